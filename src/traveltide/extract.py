@@ -1,0 +1,171 @@
+"""Elena's cohort: the one SQL query that runs unchanged on DuckDB and on PostgreSQL.
+
+Sessions that start after `cohort.session_start_after`, of users with more than
+`cohort.min_sessions` such sessions, left-joined to users, flights and hotels. Values are
+bound parameters, never formatted into the SQL text; only column names from the fixed schema
+are spliced in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from traveltide.config import CohortConfig
+from traveltide.db import Source, make_engine
+from traveltide.errors import DataError, SourceError
+from traveltide.schema import TABLES, LogicalType, validate_columns
+
+log = logging.getLogger(__name__)
+
+_JOINED: dict[str, str] = {"users": "user_id", "flights": "trip_id", "hotels": "trip_id"}
+_ALIAS = {"sessions": "s", "users": "u", "flights": "f", "hotels": "h"}
+
+
+def cohort_columns() -> dict[str, tuple[str, LogicalType]]:
+    """Output column -> (source table, logical type): sessions first, join keys not repeated."""
+    columns: dict[str, tuple[str, LogicalType]] = {}
+    for table, cols in TABLES.items():
+        for name, logical in cols.items():
+            if table in _JOINED and name == _JOINED[table]:
+                continue
+            columns[name] = (table, logical)
+    return columns
+
+
+def cohort_sql() -> sa.TextClause:
+    """The cohort query with bound :start_after and :min_sessions."""
+    select = ",\n  ".join(f"{_ALIAS[t]}.{c}" for c, (t, _) in cohort_columns().items())
+    return sa.text(
+        f"""
+WITH cohort_users AS (
+  SELECT user_id
+  FROM sessions
+  WHERE session_start > :start_after
+  GROUP BY user_id
+  HAVING COUNT(*) > :min_sessions
+)
+SELECT
+  {select}
+FROM sessions s
+JOIN cohort_users c ON c.user_id = s.user_id
+LEFT JOIN users u ON u.user_id = s.user_id
+LEFT JOIN flights f ON f.trip_id = s.trip_id
+LEFT JOIN hotels h ON h.trip_id = s.trip_id
+WHERE s.session_start > :start_after
+ORDER BY s.user_id, s.session_start, s.session_id
+"""
+    )
+
+
+def cohort_bind_params(config: CohortConfig) -> dict[str, object]:
+    start = dt.datetime.combine(config.session_start_after, dt.time())
+    return {"start_after": start, "min_sessions": int(config.min_sessions)}
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """Headline figures of the extracted cohort (metrics/extract.json)."""
+
+    users: int
+    sessions: int
+    distinct_trips: int
+    browse_only_sessions: int
+    cancellation_sessions: int
+    first_session: str
+    last_session: str
+
+
+def summarise(cohort: pd.DataFrame) -> CohortSummary:
+    return CohortSummary(
+        users=int(cohort["user_id"].nunique()),
+        sessions=len(cohort),
+        distinct_trips=int(cohort["trip_id"].nunique()),
+        browse_only_sessions=int(cohort["trip_id"].isna().sum()),
+        cancellation_sessions=int(cohort["cancellation"].fillna(False).astype(bool).sum()),
+        first_session=str(cohort["session_start"].min()),
+        last_session=str(cohort["session_start"].max()),
+    )
+
+
+def _reason(exc: BaseException, secret: str | None) -> str:
+    """First line of a driver error, with any password scrubbed."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _check_tables(conn: sa.Connection, source: Source) -> None:
+    """Each source table exists and has every schema column; else name the table and column."""
+    for table, cols in TABLES.items():
+        try:
+            result = conn.execute(sa.text(f"SELECT * FROM {table} LIMIT 0"))
+        except sa_exc.DBAPIError as exc:
+            conn.rollback()
+            raise DataError(
+                f"source {source.label}: table '{table}' not found or unreadable"
+            ) from exc
+        present = set(result.keys())
+        for col, logical in cols.items():
+            if col not in present:
+                raise DataError(
+                    f"source {source.label}: table '{table}' has no column '{col}' ({logical})"
+                )
+
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """One dtype per logical type, whichever database answered (Decimal, tz, ints with NULL)."""
+    out = {}
+    for col, (_, logical) in cohort_columns().items():
+        s = df[col]
+        if logical == "int":
+            out[col] = pd.to_numeric(s).astype("Int64")
+        elif logical == "decimal":
+            out[col] = pd.to_numeric(s.astype(object).where(s.notna(), None)).astype("float64")
+        elif logical == "bool":
+            out[col] = s.astype("boolean")
+        elif logical in ("date", "timestamp"):
+            out[col] = pd.to_datetime(s).astype("datetime64[us]")
+        else:
+            out[col] = s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out)
+
+
+def _validate_types(df: pd.DataFrame) -> None:
+    by_table: dict[str, dict[str, LogicalType]] = {}
+    for col, (table, logical) in cohort_columns().items():
+        by_table.setdefault(table, {})[col] = logical
+    for table, cols in by_table.items():
+        validate_columns(df, table, cols)
+
+
+def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
+    """Run the cohort query on `source`; errors name the database (never its password)."""
+    secret = None if source.url is None else sa.make_url(source.url).password
+    engine = make_engine(source)
+    try:
+        with engine.connect() as conn:
+            _check_tables(conn, source)
+            df = pd.read_sql(cohort_sql(), conn, params=cohort_bind_params(config))
+    except sa_exc.DBAPIError as exc:
+        raise SourceError(f"source {source.label}: {_reason(exc, secret)}") from exc
+    finally:
+        engine.dispose()
+    if df.empty:
+        raise DataError(
+            f"cohort is empty: no user has more than {config.min_sessions} sessions after "
+            f"{config.session_start_after} (params cohort.min_sessions, "
+            "cohort.session_start_after)"
+        )
+    _validate_types(df)
+    log.info(
+        "extracted %d sessions of %d users from %s", len(df), df["user_id"].nunique(), source.label
+    )
+    return _normalise(df)

@@ -1,0 +1,96 @@
+"""Atomic, deterministic file output: a failed or killed stage never leaves a half-written file.
+
+Every writer goes to a temporary file in the target's folder and renames it over the target
+(an atomic operation on POSIX), so readers see the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from traveltide.errors import DataError
+
+
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def _write(target: str | Path, writer: Callable[[Path], None]) -> None:
+    with atomic_path(target) as tmp:
+        writer(tmp)
+
+
+def write_parquet(df: pd.DataFrame, target: str | Path) -> None:
+    """Parquet without the index: byte-identical for identical frames."""
+    _write(target, lambda p: df.to_parquet(p, index=False, compression="zstd"))
+
+
+def write_csv(df: pd.DataFrame, target: str | Path) -> None:
+    _write(target, lambda p: df.to_csv(p, index=False, lineterminator="\n"))
+
+
+def write_text(text: str, target: str | Path) -> None:
+    _write(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(data: bytes, target: str | Path) -> None:
+    _write(target, lambda p: p.write_bytes(data))
+
+
+def json_safe(value: Any) -> Any:
+    """Convert numpy scalars, NaN/inf and tuples into plain JSON (NaN and inf become null)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def to_json(obj: Any) -> str:
+    """Stable JSON text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(json_safe(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json(obj: Any, target: str | Path) -> None:
+    write_text(to_json(obj), target)
+
+
+def read_parquet(path: str | Path, *, what: str) -> pd.DataFrame:
+    """Read an upstream output; a missing file names the stage that should have made it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: missing input ({what}); run `dvc repro` to rebuild it")
+    return pd.read_parquet(path)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: missing input; run `dvc repro` to rebuild it")
+    return json.loads(path.read_text(encoding="utf-8"))

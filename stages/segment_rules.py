@@ -1,0 +1,27 @@
+"""DVC stage segment_rules: a rule-based segment and perk per user."""
+
+from dataclasses import asdict
+
+from traveltide.config import RulesConfig
+from traveltide.io import read_parquet, write_json, write_parquet
+from traveltide.rules import mix, segment_by_rules
+from traveltide.stage import run_stage
+
+
+def main(params, paths):
+    features = read_parquet(paths.features, what="features' user table")
+    segments, thresholds = segment_by_rules(features, RulesConfig.from_params(params))
+    write_parquet(segments, paths.segments)
+    write_json(
+        {
+            "users": len(segments),
+            "segment_sizes": mix(segments["segment"]),
+            "perk_mix": mix(segments["perk"]),
+            "thresholds": [asdict(t) for t in thresholds],
+        },
+        paths.metrics,
+    )
+
+
+if __name__ == "__main__":
+    run_stage("segment_rules", main, ["features", "segments", "metrics"])

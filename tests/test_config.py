@@ -1,0 +1,100 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from traveltide.config import (
+    ABTestConfig,
+    ClusterConfig,
+    CohortConfig,
+    RulesConfig,
+    flatten,
+    read_params,
+)
+from traveltide.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def params():
+    return read_params("params.yaml")
+
+
+def test_repository_params_are_valid(params):
+    assert CohortConfig.from_params(params).min_sessions == 7
+    assert ClusterConfig.from_params(params).k == 5
+    assert len(RulesConfig.from_params(params).priority) == 5
+    assert ABTestConfig.from_params(params).weights == {"A": 1.0, "B": 1.0, "C": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "value", "message"),
+    [
+        ("cluster", "k", 1, "cluster.k must be >= 2"),
+        ("cluster", "k", "five", "cluster.k must be an integer"),
+        ("cluster", "algorithm", "kmeanz", "cluster.algorithm must be one of"),
+        ("cluster", "k_range", [2, 1], "cluster.k_range[1]"),
+        ("cohort", "min_sessions", "7 OR 1=1", "cohort.min_sessions must be an integer"),
+        (
+            "cohort",
+            "session_start_after",
+            "2023-01-04'; DROP TABLE users; --",
+            "cohort.session_start_after must be an ISO date",
+        ),
+        ("cohort", "session_start_after", "2023-02-30", "not a valid date"),
+        ("ab_test", "alpha", 2, "ab_test.alpha must be in"),
+        ("ab_test", "weights", {"A": 1, "B": 1}, "ab_test.weights must give A, B and C"),
+    ],
+)
+def test_bad_values_name_the_key(params, block, key, value, message):
+    bad = copy.deepcopy(params)
+    bad[block][key] = value
+    loader = {"cluster": ClusterConfig, "cohort": CohortConfig, "ab_test": ABTestConfig}[block]
+    with pytest.raises(ConfigError, match=f"^params.yaml: .*{message[:20]}".replace("[", r"\[")):
+        loader.from_params(bad)
+
+
+def test_missing_key_and_block(params):
+    bad = copy.deepcopy(params)
+    del bad["cluster"]["k"]
+    with pytest.raises(ConfigError, match="missing key cluster.k"):
+        ClusterConfig.from_params(bad)
+    with pytest.raises(ConfigError, match="block 'cohort'"):
+        CohortConfig.from_params({})
+
+
+def test_unknown_perk_in_rules(params):
+    bad = copy.deepcopy(params)
+    bad["rules"]["priority"][0]["perk"] = "free_champagne"
+    with pytest.raises(ConfigError, match=r"rules.priority\[0\].perk"):
+        RulesConfig.from_params(bad)
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("cluster:\n  k: 5\n   bad: [\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: malformed YAML at line \d+"):
+        read_params(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_params(tmp_path / "nope.yaml")
+
+
+def test_flatten_is_dotted_and_complete(params):
+    flat = flatten(params)
+    assert flat["cluster.k"] == "5"
+    assert flat["ab_test.response.base_rate"] == "0.1"
+    leaves = 0
+
+    def count(d):
+        nonlocal leaves
+        for v in d.values():
+            if isinstance(v, dict):
+                count(v)
+            else:
+                leaves += 1
+
+    count(yaml.safe_load(Path("params.yaml").read_text()))
+    assert len(flat) == leaves

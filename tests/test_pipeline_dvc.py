@@ -1,0 +1,154 @@
+"""The real pipeline, run by the real dvc in a temporary git repository at a small scale.
+
+One repository is built for the module and the tests run in order, as a user would:
+repro, a no-op repro, one experiment, then a queue of experiments on two workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = 0.02
+ALL_STAGES = {
+    "generate", "extract", "clean", "features", "segment_rules", "cluster", "compare",
+    "ab_test", "report", "track",
+}
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    return proc
+
+
+def stages_ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([a-z_]+)'", output))
+
+
+def mlflow_runs(repo: Path) -> list:
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    exp = mlflow.get_experiment_by_name("traveltide-segmentation")
+    if exp is None:
+        return []
+    runs = mlflow.search_runs([exp.experiment_id], output_format="list")
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipeline") / "repo"
+    path.mkdir()
+    for item in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "pyproject.toml"):
+        shutil.copy(ROOT / item, path / item)
+    for folder in ("stages", "src"):
+        shutil.copytree(ROOT / folder, path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    params = yaml.safe_load((path / "params.yaml").read_text())
+    params["generate"]["scale"] = SCALE
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MLFLOW_", "DVC_", "TRAVELTIDE_DB"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["TRAVELTIDE_LOG_LEVEL"] = "WARNING"
+    run(["git", "init", "-q", "-b", "main"], path, env)
+    run(["git", "config", "user.email", "ci@example.com"], path, env)
+    run(["git", "config", "user.name", "ci"], path, env)
+    run(["dvc", "init", "-q"], path, env)
+    run(["dvc", "config", "core.analytics", "false"], path, env)
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-q", "-m", "pipeline"], path, env)
+    first = run(["dvc", "repro"], path, env)
+    return {"path": path, "env": env, "repro": first.stdout + first.stderr}
+
+
+def test_repro_builds_every_stage_and_logs_one_run(repo):
+    path = repo["path"]
+    assert stages_ran(repo["repro"]) == ALL_STAGES
+    metrics = {p.stem: json.loads(p.read_text()) for p in (path / "metrics").glob("*.json")}
+    assert metrics["extract"]["users"] > 50
+    assert metrics["features"]["features"] >= 20
+    assert -1 <= metrics["cluster"]["silhouette"] <= 1 and metrics["cluster"]["k"] == 5
+    assert 0 <= metrics["compare"]["nmi"] <= 1 and -1 <= metrics["compare"]["ari"] <= 1
+    assert any("lift" in key for key in metrics["ab_test"])
+    assert metrics["ab_test"]["srm_p_value"] is not None
+    report = (path / "data/report/report.html").read_text()
+    assert "data:image/png;base64," in report and "silhouette" in report
+    runs = mlflow_runs(path)
+    assert len(runs) == 1
+    only = runs[0]
+    assert only.data.params["cluster.k"] == "5"
+    assert only.data.params["generate.scale"] == str(SCALE)
+    for key in ("cluster.silhouette", "compare.ari", "compare.nmi", "ab_test.B_vs_C_lift_abs"):
+        assert key in only.data.metrics, key
+    assert only.data.tags["dvc_exp_name"] == "workspace"
+    assert re.fullmatch(r"[0-9a-f]{40}", only.data.tags["git_commit"])
+    run_file = json.loads((path / "data/track/mlflow_run.json").read_text())
+    assert run_file["run_id"] == only.info.run_id
+
+
+def test_second_repro_reruns_nothing_and_status_is_clean(repo):
+    path, env = repo["path"], repo["env"]
+    assert "up to date" in run(["dvc", "status"], path, env).stdout.lower()
+    again = run(["dvc", "repro"], path, env)
+    assert stages_ran(again.stdout + again.stderr) == set()
+    assert len(mlflow_runs(path)) == 1
+
+
+def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
+    path, env = repo["path"], repo["env"]
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-q", "-m", "baseline"], path, env)
+    out = run(["dvc", "exp", "run", "-n", "k6", "-S", "cluster.k=6"], path, env)
+    assert stages_ran(out.stdout + out.stderr) == {
+        "cluster", "compare", "ab_test", "report", "track"
+    }
+    runs = mlflow_runs(path)
+    assert len(runs) == 2
+    assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == ["k6", "workspace"]
+    k6 = next(r for r in runs if r.data.tags["dvc_exp_name"] == "k6")
+    assert k6.data.params["cluster.k"] == "6" and k6.info.run_name == "k6"
+
+
+def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
+    path, env = repo["path"], repo["env"]
+    before = len(mlflow_runs(path))
+    run(["dvc", "exp", "run", "--queue", "-S", "cluster.k=range(3,6)"], path, env)
+    run(["traveltide", "mlflow-init"], path, env)
+    run(["dvc", "queue", "start", "-j", "2"], path, env)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], path, env).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(3)
+    assert "Failed" not in status, status
+    names = {
+        line.split()[0]
+        for line in run(["dvc", "exp", "ls", "--name-only"], path, env).stdout.splitlines()
+        if line.strip()
+    }
+    runs = mlflow_runs(path)
+    assert len(runs) == before + 3, status
+    logged = {r.data.tags["dvc_exp_name"] for r in runs}
+    assert names <= logged, (names, logged)
+    ks = sorted(int(r.data.params["cluster.k"]) for r in runs)
+    assert ks == [3, 4, 5, 5, 6]
+    # nothing landed in the temporary copies' own stores
+    assert not list((path / ".dvc" / "tmp").rglob("mlflow.db"))
