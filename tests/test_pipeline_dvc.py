@@ -23,16 +23,25 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.02
 ALL_STAGES = {
-    "generate", "extract", "clean", "features", "segment_rules", "cluster", "compare",
-    "ab_test", "report", "track",
+    "generate",
+    "extract",
+    "clean",
+    "features",
+    "segment_rules",
+    "cluster",
+    "compare",
+    "ab_test",
+    "report",
+    "track",
 }
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n"
-                             f"{proc.stderr}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -58,13 +67,17 @@ def repo(tmp_path_factory):
     for item in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "pyproject.toml"):
         shutil.copy(ROOT / item, path / item)
     for folder in ("stages", "src"):
-        shutil.copytree(ROOT / folder, path / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            ROOT / folder, path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
     params = yaml.safe_load((path / "params.yaml").read_text())
     params["generate"]["scale"] = SCALE
     (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "DVC_", "TRAVELTIDE_DB"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "DVC_", "TRAVELTIDE_DB"))
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["TRAVELTIDE_LOG_LEVEL"] = "WARNING"
     run(["git", "init", "-q", "-b", "main"], path, env)
@@ -117,7 +130,11 @@ def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
     run(["git", "commit", "-q", "-m", "baseline"], path, env)
     out = run(["dvc", "exp", "run", "-n", "k6", "-S", "cluster.k=6"], path, env)
     assert stages_ran(out.stdout + out.stderr) == {
-        "cluster", "compare", "ab_test", "report", "track"
+        "cluster",
+        "compare",
+        "ab_test",
+        "report",
+        "track",
     }
     runs = mlflow_runs(path)
     assert len(runs) == 2

@@ -49,6 +49,26 @@ def _score(args: argparse.Namespace) -> None:
         scored.to_csv(sys.stdout, index=False)
 
 
+def _db_load(args: argparse.Namespace) -> None:
+    """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
+    import os
+
+    from traveltide.db import ENV_URL
+    from traveltide.errors import ConfigError
+    from traveltide.pgload import csv_input, load_tables, parquet_input
+
+    url = args.url or os.environ.get(ENV_URL, "").strip()
+    if not url:
+        raise ConfigError(f"no database URL: pass --url or set {ENV_URL}")
+    inputs = csv_input(args.from_csv) if args.from_csv else parquet_input(args.from_parquet)
+    result = load_tables(url, inputs, schema=args.schema, replace=args.replace)
+    counts = ", ".join(f"{table} {n:,}" for table, n in result.rows.items())
+    print(
+        f"loaded {counts} rows into {result.target} (schema {result.schema}) "
+        f"in {result.seconds:.1f} s"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="traveltide", description="TravelTide segmentation: tasks outside the DVC pipeline."
@@ -64,6 +84,27 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", type=Path, default=Path("data/models/segmenter.pkl"))
     score.add_argument("--output", type=Path, help="CSV to write (default: stdout)")
     score.set_defaults(func=_score)
+
+    db = sub.add_parser("db", help="PostgreSQL tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    load = db_sub.add_parser(
+        "load", help="load users, sessions, flights, hotels into PostgreSQL (one transaction)"
+    )
+    load.add_argument("--url", help="SQLAlchemy URL (default: $TRAVELTIDE_DB_URL)")
+    origin = load.add_mutually_exclusive_group()
+    origin.add_argument(
+        "--from-csv", type=Path, metavar="DIR", help="users.csv, sessions.csv, ... with headers"
+    )
+    origin.add_argument(
+        "--from-parquet",
+        type=Path,
+        metavar="DIR",
+        default=Path("data/raw/traveltide"),
+        help="the generated database (default: data/raw/traveltide)",
+    )
+    load.add_argument("--replace", action="store_true", help="drop and reload existing tables")
+    load.add_argument("--schema", default="public", help="PostgreSQL schema (default: public)")
+    load.set_defaults(func=_db_load)
     return parser
 
 

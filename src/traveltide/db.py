@@ -64,6 +64,14 @@ def database_label(url: str) -> str:
     return f"{parsed.get_backend_name()} at {host}{port}/{parsed.database or ''}"
 
 
+def driver_url(url: str) -> URL:
+    """A plain `postgresql://` URL uses psycopg2 (SQLAlchemy 2.1 defaults to psycopg 3)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
 def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -89,6 +97,6 @@ def make_engine(source: Source) -> sa.Engine:
     if source.is_embedded:
         return embedded_engine(source.embedded_dir)
     try:
-        return sa.create_engine(source.url, pool_pre_ping=True)
+        return sa.create_engine(driver_url(source.url), pool_pre_ping=True)
     except Exception as exc:  # noqa: BLE001 - bad driver names, malformed URLs
         raise ConfigError(f"{ENV_URL}: cannot use {source.label}: {type(exc).__name__}") from exc

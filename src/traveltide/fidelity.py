@@ -82,9 +82,7 @@ def _days(a: pd.Timestamp | float, iso: str) -> float:
     return float((pd.Timestamp(a).normalize() - pd.Timestamp(iso)).days)
 
 
-def _cohort(
-    db: SyntheticDatabase, after: pd.Timestamp, min_sessions: int
-) -> pd.DataFrame:
+def _cohort(db: SyntheticDatabase, after: pd.Timestamp, min_sessions: int) -> pd.DataFrame:
     """Cohort sessions left-joined with users, flights and hotels."""
     s = db.sessions[db.sessions["session_start"] > after]
     counts = s.groupby("user_id").size()
@@ -105,8 +103,11 @@ def _full_table(f: _Figures, db: SyntheticDatabase, after: pd.Timestamp) -> None
     f.count("flights_rows", FLIGHTS, len(fl), 0.02)
     f.count("hotels_rows", HOTELS, len(h), 0.02)
     f.share(
-        "sessions_without_trip_share", SESSIONS_WITHOUT_TRIP_SHARE,
-        s["trip_id"].isna().mean(), 0.02, len(s),
+        "sessions_without_trip_share",
+        SESSIONS_WITHOUT_TRIP_SHARE,
+        s["trip_id"].isna().mean(),
+        0.02,
+        len(s),
     )
     f.count("flight_discount_sessions", FLIGHT_DISCOUNT_SESSIONS, s["flight_discount"].sum(), 0.05)
     f.count("hotel_discount_sessions", HOTEL_DISCOUNT_SESSIONS, s["hotel_discount"].sum(), 0.05)
@@ -120,7 +121,8 @@ def _full_table(f: _Figures, db: SyntheticDatabase, after: pd.Timestamp) -> None
         f.count(f"signups_{year}", real, signups.get(year, 0), 0.02)
     f.add("first_signup_days_vs_2021-04-01", 0, _days(u["sign_up_date"].min(), "2021-04-01"), 0)
     f.add("last_signup_days_vs_2023-07-20", 0, _days(u["sign_up_date"].max(), "2023-07-20"), 0)
-    f.count("sessions_after_cutoff", SESSIONS_AFTER_CUTOFF, (s["session_start"] > after).sum(), 0.03)
+    after_cutoff = (s["session_start"] > after).sum()
+    f.count("sessions_after_cutoff", SESSIONS_AFTER_CUTOFF, after_cutoff, 0.03)
     f.count("users_born_2006", BORN_2006, (u["birthdate"].dt.year == 2006).sum(), 0.15)
     f.add("oldest_birth_year", 1935, u["birthdate"].dt.year.min(), 1)
     f.add("youngest_birth_year", 2006, u["birthdate"].dt.year.max(), 0)
@@ -138,8 +140,9 @@ def _cohort_counts(f: _Figures, c: pd.DataFrame) -> None:
     f.count("cohort_distinct_trips", 16_099, c["trip_id"].nunique(), 0.05)
     f.count("cohort_cancellation_sessions", 610, c["cancellation"].sum(), 0.05)
     f.count("cohort_browse_only_sessions", 32_509, c["trip_id"].isna().sum(), 0.05)
-    f.count("cohort_users_with_cancellation", 595, c.loc[c["cancellation"], "user_id"].nunique(),
-            0.05)
+    f.count(
+        "cohort_users_with_cancellation", 595, c.loc[c["cancellation"], "user_id"].nunique(), 0.05
+    )
     booking = c[c["trip_id"].notna() & ~c["cancellation"]]
     f.count("cohort_booking_sessions", 16_092, len(booking), 0.05)
     f.count("cohort_users_never_booked", 522, n_users - booking["user_id"].nunique(), 0.05)
@@ -152,15 +155,28 @@ def _cohort_counts(f: _Figures, c: pd.DataFrame) -> None:
     f.share("flight_booked_share", 0.291, c["flight_booked"].mean(), 0.015, n)
     f.share("hotel_booked_share", 0.303, c["hotel_booked"].mean(), 0.015, n)
     f.share("both_booked_share", 0.255, (c["flight_booked"] & c["hotel_booked"]).mean(), 0.015, n)
-    f.add("cohort_last_session_days_vs_2023-07-28", 0,
-          _days(c["session_start"].max(), "2023-07-28"), 0)
+    f.add(
+        "cohort_last_session_days_vs_2023-07-28",
+        0,
+        _days(c["session_start"].max(), "2023-07-28"),
+        0,
+    )
     slack = 10 if f.scale >= 0.5 else 90
-    f.add("last_departure_days_vs_2024-07-16", 0,
-          _days(c["departure_time"].max(), "2024-07-16"), slack)
-    f.add("last_check_out_days_vs_2024-08-13", 0,
-          _days(c["check_out_time"].max(), "2024-08-13"), slack + 10)
-    f.add("last_return_days_vs_2024-08-19", 0, _days(c["return_time"].max(), "2024-08-19"),
-          slack + 10)
+    f.add(
+        "last_departure_days_vs_2024-07-16",
+        0,
+        _days(c["departure_time"].max(), "2024-07-16"),
+        slack,
+    )
+    f.add(
+        "last_check_out_days_vs_2024-08-13",
+        0,
+        _days(c["check_out_time"].max(), "2024-08-13"),
+        slack + 10,
+    )
+    f.add(
+        "last_return_days_vs_2024-08-19", 0, _days(c["return_time"].max(), "2024-08-19"), slack + 10
+    )
 
 
 def _cohort_distributions(f: _Figures, c: pd.DataFrame) -> None:
@@ -177,7 +193,6 @@ def _cohort_distributions(f: _Figures, c: pd.DataFrame) -> None:
     fare = c["base_fare_usd"].dropna()
     f.mean("base_fare_usd_mean", 525.90, fare.mean(), 0.10)
     f.mean("base_fare_usd_median", 381.77, fare.median(), 0.10)
-    f.mean("base_fare_usd_p99", 3_160.0, fare.quantile(0.99), 0.20)
     price = c["hotel_per_room_usd"].dropna()
     f.mean("hotel_per_room_usd_mean", 177.94, price.mean(), 0.10)
     f.mean("hotel_per_room_usd_median", 148.0, price.median(), 0.10)
@@ -192,18 +207,34 @@ def _cohort_distributions(f: _Figures, c: pd.DataFrame) -> None:
     f.share("nights_equal_floor_share", 0.91, (floor == hrows["nights"]).mean(), 0.02, nh)
     f.share("check_out_before_check_in_share", 0.016, (span < 0).mean(), 0.006, nh)
     f.mean("rooms_mean", 1.19, c["rooms"].dropna().mean(), 0.05)
-    seats, bags = c["seats"].dropna(), c["checked_bags"].dropna()
-    nf = len(seats)
-    f.share("seats_1_share", 0.85, (seats == 1).mean(), 0.03, nf)
-    f.mean("seats_mean", 1.22, seats.mean(), 0.05)
-    f.share("checked_bags_0_share", 0.48, (bags == 0).mean(), 0.03, nf)
-    f.mean("checked_bags_mean", 0.59, bags.mean(), 0.10)
-    f.share("one_way_share", 0.04, c.loc[c["seats"].notna(), "return_time"].isna().mean(),
-            0.015, nf)
+    f.mean("seats_mean", 1.22, c["seats"].mean(), 0.05)
+    f.mean("checked_bags_mean", 0.59, c["checked_bags"].mean(), 0.10)
     seconds = (c["session_end"] - c["session_start"]).dt.total_seconds()
     f.add("session_seconds_median", 60, seconds.median(), 6)
     f.mean("session_seconds_mean", 86.96, seconds.mean(), 0.10)
     f.add("session_seconds_max", 7_200, seconds.max(), 0)
+
+
+def _cohort_trips(f: _Figures, c: pd.DataFrame) -> None:
+    """Trip-level shares inside the cohort (one row per distinct trip)."""
+    flights = c.dropna(subset=["seats"]).drop_duplicates("trip_id")
+    nf = len(flights)
+    seats, bags = flights["seats"], flights["checked_bags"]
+    for name, target, hit in (
+        ("seats_1_share", 0.85, seats == 1),
+        ("seats_2_share", 0.11, seats == 2),
+        ("seats_3_share", 0.03, seats == 3),
+        ("seats_4plus_share", 0.01, seats >= 4),
+        ("checked_bags_0_share", 0.48, bags == 0),
+        ("checked_bags_1_share", 0.46, bags == 1),
+        ("checked_bags_2_share", 0.04, bags == 2),
+        ("checked_bags_3plus_share", 0.01, bags >= 3),
+    ):
+        f.share(name, target, hit.mean(), 0.03 if target > 0.2 else 0.015, nf)
+    f.share("one_way_share", 0.04, flights["return_time"].isna().mean(), 0.015, nf)
+    f.mean("base_fare_usd_p99", 3_160.0, flights["base_fare_usd"].quantile(0.99), 0.20)
+    hotels = c.dropna(subset=["nights"]).drop_duplicates("trip_id")
+    f.mean("hotel_per_room_usd_p99", 620.0, hotels["hotel_per_room_usd"].quantile(0.99), 0.20)
 
 
 def _cohort_demographics(f: _Figures, c: pd.DataFrame) -> None:
@@ -230,6 +261,7 @@ def fidelity(
     cohort = _cohort(db, after, min_sessions)
     _cohort_counts(f, cohort)
     _cohort_distributions(f, cohort)
+    _cohort_trips(f, cohort)
     _cohort_demographics(f, cohort)
     return f.items
 

@@ -2,20 +2,24 @@
 
 The real database is not public, so the pipeline's embedded default is this generator. It
 reproduces the published figures of shared FACTS.md (sizes, NULL rules, Elena's cohort,
-distributions) from a behavioural model rather than by copying marginals:
+distributions; see `traveltide.fidelity`) from a behavioural model rather than by copying
+marginals:
 
 * every user has a latent persona (business traveller, family, couple, budget hunter,
-  luxury traveller, dreamer, senior) that drives demographics and every behaviour;
-* sessions arrive at a steady per-user rate over the user's life on the platform: a
-  sign-up session, a Poisson number before the cohort cut-off and a binomial number (at most
-  12) after it, so the cohort (more than 7 sessions after the cut-off) emerges with the real
-  shape (8 to 12 sessions, mean 8.2);
-* a session books a trip with a persona propensity that falls with browsing intensity (heavy
-  browsers convert less per session), and a later session of the same user can cancel it;
-* a trip's destination, party size, stay, fare and hotel price follow the persona.
+  luxury traveller, dreamer, senior) that drives demographics and behaviour;
+* sessions: a sign-up session, a Poisson number before the cohort cut-off (2023-01-04) and a
+  Binomial(12, p) number after it, so the cohort (more than 7 sessions after the cut-off)
+  emerges with the real shape (8 to 12 sessions, mean 8.2);
+* bookings: a persona share of sessions, damped for heavy browsers (the cohort converts less
+  per session than the average user) and spread evenly over a user's sessions, so a persona's
+  trip count is nearly fixed (K-Means should see personas, not coin-flip noise);
+* cancellations follow their booking by days: the next free session of the user becomes the
+  cancellation (or one is added); business travellers cancel about one trip in four;
+* a trip's kind, destination, party size, stay, fare and hotel price follow the persona;
+  the hotel rows carry the real data's quirks (floor nights, calendar nights, swapped times).
 
-Everything is vectorised numpy driven by one seed: same `GenerateConfig`, identical frames.
-Internally times are int64 seconds since the epoch and days since the epoch.
+Everything is vectorised numpy driven by one seed (independent child streams per part):
+same `GenerateConfig`, identical frames. Internally times are int64 seconds since the epoch.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -57,34 +61,46 @@ POST_DAYS = END_DAY - CUTOFF_DAY
 AGE_REFERENCE_DAY = _day("2023-07-01")
 OLDEST_BIRTH_DAY = _day("1935-01-01")
 YOUNGEST_BIRTH_YEAR_DAY = _day("2006-01-01")  # under-17s sign up as born in 2006 (spike)
+_EPOCH_2021 = _day("2021-01-01") * DAY  # origin of the 32-bit sort keys
+MIN_TRIP_KM = 300.0  # shortest flight / trip from the home airport
 MAX_LEAD_DAYS = 354  # latest departure 2024-07-16 for a session on 2023-07-28
+FAR_AHEAD = 0.02  # share of trips that are long holidays booked most of a year ahead
+FAR_AHEAD_MIN_DAYS = 250
+ONE_WAY_ELASTICITY = 0.5  # one-way share ~ damping ** elasticity
 
 # Session-count model (calibrated to FACTS: 5.41M sessions, 3.10M after the cut-off, cohort).
+POWER_SHARE = 0.0006  # power users: the cohort's rare 11-12 session users
+POWER_ACTIVITY = 2.4
 POST_TRIALS = 12  # at most 12 sessions after the cut-off: the cohort's maximum
 POST_P = 0.292  # per-trial probability for a user active over the whole post window
-LATE_P = 0.235  # same for users who signed up after the cut-off (1 + Binomial(11, .))
-PRE_RATE = 0.0099  # extra sessions per day before the cut-off
-BOOK_SCALE = 1.02  # scales the personas' booking propensity
-BOOK_ELASTICITY = 0.30  # booking propensity ~ (sessions per window / 4) ** -elasticity
+LATE_P = 0.28  # same for users who signed up after the cut-off (1 + Binomial(11, .))
+PRE_GROWTH_DAYS = 600.0  # pre-cut-off activity grows with the platform (e-folding days)
+PRE_RATE = 0.0175  # extra sessions per day before the cut-off
+BOOK_ELASTICITY = 0.3  # booking propensity ~ (sessions per post window / 8) ** -elasticity
+FLIGHT_ONLY_ELASTICITY = 2.0  # flight-only share ~ damping ** elasticity
 CANCEL_SCALE = 1.0
+CANCEL_ELASTICITY = 1.0  # light users, who have fewer later sessions, cancel a bit more often
+CANCEL_GAP_DAYS = 2.0  # mean days from a booking to its cancellation
+DEAL_HOTEL = 0.5  # share of deal bookings that discount the hotel too
 DISCOUNT_SCALE = 1.0
 
 # Hotel data quirks (FACTS: nights = floor((out - in) / 24h) in ~91% of rows, 1.6% reversed).
-REVERSED_SHARE = 0.016  # rows with check_out < check_in (short stays only)
-REVERSED_NEGATIVE = 0.39  # of those, nights recorded as the negative floor
+REVERSED_SHARE = 0.0145  # rows with check_out < check_in (short stays only)
+REVERSED_NEGATIVE = 0.45  # of those, nights recorded as the negative floor
 CALENDAR_NIGHTS = 0.0816  # other rows recording calendar nights instead of the floor
 CHECK_OUT_HOUR = 11
+HABIT = 0.85  # share of trips with the user's usual seats, bags and rooms
 
 FLIGHT_STEPS = np.round(np.arange(1, 13) * 0.05, 2)  # 0.05 .. 0.60
 HOTEL_STEPS = np.round(np.arange(1, 10) * 0.05, 2)  # 0.05 .. 0.45
 # fmt: off
 FLIGHT_PMF = {
-    "regular": (0.17, 0.54, 0.13, 0.10, 0.03, 0.015, 0.008, 0.004, 0.002, 0.001, 0.0, 0.0),
-    "generous": (0.03, 0.20, 0.16, 0.30, 0.10, 0.08, 0.05, 0.035, 0.025, 0.012, 0.005, 0.003),
+    "regular": (0.17, 0.55, 0.14, 0.10, 0.03, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    "generous": (0.01, 0.30, 0.38, 0.28, 0.02, 0.005, 0.003, 0.001, 0.0005, 0.0003, 0.0002, 0.0002),
 }
 HOTEL_PMF = {
     "regular": (0.42, 0.38, 0.12, 0.055, 0.015, 0.006, 0.003, 0.001, 0.0),
-    "generous": (0.12, 0.30, 0.22, 0.20, 0.08, 0.05, 0.02, 0.007, 0.003),
+    "generous": (0.10, 0.45, 0.33, 0.08, 0.02, 0.01, 0.005, 0.003, 0.002),
 }
 # fmt: on
 
@@ -104,14 +120,17 @@ class Persona:
     share: float  # of all users
     perk: str  # the perk this persona values most (one of PERKS)
     activity: float  # multiplier of the session rate
-    book: float  # per-session booking propensity
+    book: float  # share of sessions that book, for a user with 8 sessions after the cut-off
     cancel: float  # probability that a booked trip is cancelled later
     mix: tuple[float, float, float]  # trip kinds: flight+hotel, hotel only, flight only
     flight_discount: float  # share of sessions offering a flight discount
     hotel_discount: float  # share of sessions offering a hotel discount
     generous: float  # share of offered discounts drawn from the generous table
+    deal_seeker: float  # probability that a booking session books on a flight+hotel deal
     clicks: float  # median page clicks of a browsing session
+    seconds: float  # seconds per page click
     weekday: float  # probability a weekend session or departure moves to a weekday
+    weekend: float  # probability a Monday/Friday session moves to the weekend
     age: tuple[float, float]  # mean and sd, years
     married: float
     children: float
@@ -129,58 +148,88 @@ class Persona:
 # fmt: off
 PROFILES: dict[str, Persona] = {
     "business": Persona(
-        share=0.22, perk="no_cancellation_fees", activity=1.0, book=0.50, cancel=0.055,
-        mix=(0.78, 0.05, 0.17), flight_discount=0.05, hotel_discount=0.04, generous=0.05,
-        clicks=9.0, weekday=0.90, age=(42.0, 7.0), married=0.30, children=0.80,
-        seats=(0.985, 0.015), bags=(0.90, 0.10), rooms=(1.0,), nights=(2.0, 3.0),
-        fare=1.35, hotel=185.0, lead=9.0, one_way=0.08, regions=(0.86, 0.09, 0.05),
+        share=0.077, perk="no_cancellation_fees", activity=1.0, book=0.5, cancel=0.25,
+        mix=(0.68, 0.01, 0.31), flight_discount=0.03, hotel_discount=0.03,
+        generous=0.05, deal_seeker=0.0,
+        clicks=6.5, seconds=3.4, weekday=0.9, weekend=0.0,
+        age=(40.0, 6.0), married=0.05, children=0.05,
+        seats=(1.0,),
+        bags=(0.8, 0.2),
+        rooms=(1.0,), nights=(3.2, 30.0),
+        fare=1.35, hotel=175.0, lead=6.0, one_way=0.28,
+        regions=(0.88, 0.08, 0.04),
     ),
     "family": Persona(
-        share=0.075, perk="free_checked_bag", activity=1.0, book=0.34, cancel=0.03,
-        mix=(0.86, 0.11, 0.03), flight_discount=0.12, hotel_discount=0.12, generous=0.15,
-        clicks=14.0, weekday=0.0, age=(40.0, 5.0), married=0.97, children=1.0,
-        seats=(0.0, 0.35, 0.40, 0.17, 0.05, 0.02, 0.006, 0.004),
-        bags=(0.05, 0.35, 0.36, 0.16, 0.05, 0.02, 0.006, 0.003, 0.001),
-        rooms=(0.30, 0.60, 0.08, 0.02), nights=(6.5, 3.0),
-        fare=0.95, hotel=150.0, lead=70.0, one_way=0.02, regions=(0.12, 0.70, 0.18),
+        share=0.108, perk="free_checked_bag", activity=1.0, book=0.25, cancel=0.004,
+        mix=(0.97, 0.01, 0.02), flight_discount=0.005, hotel_discount=0.08,
+        generous=0.15, deal_seeker=0.0,
+        clicks=11.0, seconds=4.6, weekday=0.0, weekend=0.3,
+        age=(39.0, 5.0), married=0.97, children=1.0,
+        seats=(0.0, 0.4, 0.4, 0.15, 0.03, 0.01, 0.005, 0.005),
+        bags=(0.05, 0.45, 0.35, 0.1, 0.03, 0.01, 0.005, 0.003, 0.002),
+        rooms=(0.1, 0.6, 0.25, 0.05), nights=(5.2, 5.0),
+        fare=0.95, hotel=135.0, lead=95.0, one_way=0.006,
+        regions=(0.1, 0.72, 0.18),
     ),
     "couple": Persona(
-        share=0.11, perk="free_hotel_meal", activity=1.0, book=0.36, cancel=0.03,
-        mix=(0.80, 0.16, 0.04), flight_discount=0.10, hotel_discount=0.10, generous=0.15,
-        clicks=13.0, weekday=0.0, age=(32.0, 5.0), married=0.97, children=0.02,
-        seats=(0.03, 0.95, 0.02), bags=(0.10, 0.72, 0.16, 0.02), rooms=(1.0,),
-        nights=(4.0, 3.0), fare=1.0, hotel=175.0, lead=40.0, one_way=0.02,
-        regions=(0.15, 0.50, 0.35),
+        share=0.089, perk="free_hotel_meal", activity=1.0, book=0.25, cancel=0.004,
+        mix=(0.95, 0.02, 0.03), flight_discount=0.01, hotel_discount=0.09,
+        generous=0.15, deal_seeker=0.0,
+        clicks=9.0, seconds=4.6, weekday=0.0, weekend=0.6,
+        age=(30.0, 4.0), married=0.97, children=0.02,
+        seats=(0.0, 1.0),
+        bags=(0.1, 0.75, 0.13, 0.02),
+        rooms=(1.0,), nights=(3.8, 5.0),
+        fare=1.0, hotel=160.0, lead=40.0, one_way=0.006,
+        regions=(0.1, 0.55, 0.35),
     ),
     "budget_hunter": Persona(
-        share=0.14, perk="exclusive_discounts", activity=1.07, book=0.40, cancel=0.03,
-        mix=(0.70, 0.18, 0.12), flight_discount=0.50, hotel_discount=0.40, generous=0.75,
-        clicks=22.0, weekday=0.0, age=(24.0, 6.5), married=0.05, children=0.10,
-        seats=(0.97, 0.03), bags=(0.78, 0.22), rooms=(1.0,), nights=(3.0, 3.0),
-        fare=0.65, hotel=90.0, lead=30.0, one_way=0.03, regions=(0.45, 0.45, 0.10),
+        share=0.155, perk="exclusive_discounts", activity=1.07, book=0.5, cancel=0.004,
+        mix=(0.79, 0.02, 0.19), flight_discount=0.02, hotel_discount=0.08,
+        generous=0.9, deal_seeker=1.0,
+        clicks=14.0, seconds=4.0, weekday=0.0, weekend=0.0,
+        age=(22.0, 6.5), married=0.03, children=0.03,
+        seats=(1.0,),
+        bags=(0.6, 0.4),
+        rooms=(1.0,), nights=(3.4, 8.0),
+        fare=0.7, hotel=78.0, lead=20.0, one_way=0.006,
+        regions=(0.5, 0.45, 0.05),
     ),
     "luxury": Persona(
-        share=0.11, perk="free_hotel_meal", activity=1.0, book=0.36, cancel=0.03,
-        mix=(0.82, 0.14, 0.04), flight_discount=0.04, hotel_discount=0.03, generous=0.05,
-        clicks=12.0, weekday=0.0, age=(53.0, 7.0), married=0.60, children=0.45,
-        seats=(0.88, 0.12), bags=(0.15, 0.68, 0.15, 0.02), rooms=(0.93, 0.07),
-        nights=(5.5, 3.0), fare=3.0, hotel=420.0, lead=35.0, one_way=0.02,
-        regions=(0.10, 0.35, 0.55),
+        share=0.325, perk="free_hotel_meal", activity=1.0, book=0.375, cancel=0.004,
+        mix=(0.96, 0.02, 0.02), flight_discount=0.05, hotel_discount=0.045,
+        generous=0.05, deal_seeker=0.0,
+        clicks=9.0, seconds=5.0, weekday=0.0, weekend=0.0,
+        age=(54.0, 6.0), married=0.45, children=0.35,
+        seats=(1.0,),
+        bags=(0.4, 0.55, 0.04, 0.01),
+        rooms=(0.75, 0.25), nights=(4.3, 3.0),
+        fare=1.05, hotel=250.0, lead=45.0, one_way=0.006,
+        regions=(0.15, 0.6, 0.25),
     ),
     "dreamer": Persona(
-        share=0.075, perk="exclusive_discounts", activity=1.15, book=0.07, cancel=0.08,
-        mix=(0.60, 0.30, 0.10), flight_discount=0.15, hotel_discount=0.13, generous=0.20,
-        clicks=26.0, weekday=0.0, age=(29.0, 8.0), married=0.10, children=0.15,
-        seats=(0.90, 0.10), bags=(0.50, 0.50), rooms=(1.0,), nights=(4.5, 3.0),
-        fare=1.0, hotel=160.0, lead=60.0, one_way=0.03, regions=(0.20, 0.40, 0.40),
+        share=0.047, perk="exclusive_discounts", activity=1.15, book=0.012, cancel=0.004,
+        mix=(0.8, 0.1, 0.1), flight_discount=0.2, hotel_discount=0.2,
+        generous=0.2, deal_seeker=0.0,
+        clicks=24.0, seconds=5.5, weekday=0.0, weekend=0.6,
+        age=(27.0, 7.0), married=0.05, children=0.05,
+        seats=(1.0,),
+        bags=(0.5, 0.5),
+        rooms=(1.0,), nights=(4.5, 3.0),
+        fare=1.0, hotel=145.0, lead=60.0, one_way=0.006,
+        regions=(0.15, 0.4, 0.45),
     ),
     "senior": Persona(
-        share=0.22, perk="one_night_free_hotel_with_flight", activity=1.0, book=0.33,
-        cancel=0.03, mix=(0.62, 0.33, 0.05), flight_discount=0.12, hotel_discount=0.10,
-        generous=0.15, clicks=12.0, weekday=0.30, age=(71.0, 5.0), married=0.60,
-        children=0.03, seats=(0.92, 0.08), bags=(0.12, 0.80, 0.08), rooms=(1.0,),
-        nights=(9.0, 2.5), fare=1.10, hotel=150.0, lead=50.0, one_way=0.02,
-        regions=(0.10, 0.65, 0.25),
+        share=0.21, perk="one_night_free_hotel_with_flight", activity=1.0, book=0.25, cancel=0.004,
+        mix=(0.05, 0.95, 0.0), flight_discount=0.11, hotel_discount=0.06,
+        generous=0.15, deal_seeker=0.0,
+        clicks=11.0, seconds=7.0, weekday=0.3, weekend=0.0,
+        age=(72.0, 5.0), married=0.85, children=0.75,
+        seats=(0.9, 0.1),
+        bags=(0.1, 0.8, 0.1),
+        rooms=(0.85, 0.15), nights=(7.0, 1.5),
+        fare=1.1, hotel=135.0, lead=70.0, one_way=0.006,
+        regions=(0.1, 0.7, 0.2),
     ),
 }
 # fmt: on
@@ -202,13 +251,13 @@ CLICK_SIGMA = 0.72  # log-sd of page clicks within a persona
 CLICK_TAIL = 0.004  # share of sessions with a runaway click count
 BOOKING_CLICKS = 1.55  # booking sessions take more clicks than browsing ones
 CANCEL_CLICKS = 0.6
-SECONDS_PER_CLICK = 4.55
+SECONDS_PER_CLICK = 0.95  # scales the personas' seconds per click
 TIMEOUT_SECONDS = 7_200
 TIMEOUT_SHARE = 0.0004  # sessions left open until the server's timeout
 
-FARE_BASE = 95.0  # USD per seat, round trip, before the distance term
-FARE_PER_KM = 0.105  # USD per seat and km of the one-way distance
-FARE_SIGMA = 0.52
+FARE_BASE = 155.0  # USD per seat, round trip, before the distance term
+FARE_PER_KM = 0.085  # USD per seat and km of the one-way distance
+FARE_SIGMA = 0.38
 ONE_WAY_FARE = 0.6
 PROMO_SHARE = 0.002  # near-free promotional fares (the real minimum is 2.41 USD)
 HOTEL_SIGMA = 0.38
@@ -244,12 +293,44 @@ AIRLINES: tuple[tuple[str, float, float, float], ...] = (
 # Hotel brands by price tier (price per room-night below the tier's bound, USD).
 HOTEL_TIERS: tuple[tuple[float, tuple[str, ...]], ...] = (
     (95.0, ("Motel 6", "Super 8", "Days Inn", "Red Roof Inn", "Best Western", "Comfort Inn")),
-    (170.0, ("Holiday Inn", "Hampton Inn", "Courtyard", "Hilton Garden Inn", "Radisson",
-             "Wyndham", "Crowne Plaza")),
-    (330.0, ("Marriott", "Hilton", "Hyatt", "Sheraton", "Westin", "InterContinental",
-             "Fairmont", "Kimpton")),
-    (np.inf, ("Four Seasons", "Ritz-Carlton", "St. Regis", "Mandarin Oriental",
-              "Waldorf Astoria", "Rosewood", "Park Hyatt", "Aman")),
+    (
+        170.0,
+        (
+            "Holiday Inn",
+            "Hampton Inn",
+            "Courtyard",
+            "Hilton Garden Inn",
+            "Radisson",
+            "Wyndham",
+            "Crowne Plaza",
+        ),
+    ),
+    (
+        330.0,
+        (
+            "Marriott",
+            "Hilton",
+            "Hyatt",
+            "Sheraton",
+            "Westin",
+            "InterContinental",
+            "Fairmont",
+            "Kimpton",
+        ),
+    ),
+    (
+        np.inf,
+        (
+            "Four Seasons",
+            "Ritz-Carlton",
+            "St. Regis",
+            "Mandarin Oriental",
+            "Waldorf Astoria",
+            "Rosewood",
+            "Park Hyatt",
+            "Aman",
+        ),
+    ),
 )
 
 
@@ -278,6 +359,9 @@ class _Users:
     persona: np.ndarray  # int index into PERSONAS
     home: np.ndarray  # index into geo.home_airports()
     usa: np.ndarray  # bool
+    seats: np.ndarray  # habitual party size, bags and rooms of the user's trips
+    bags: np.ndarray
+    rooms: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -285,7 +369,7 @@ class _Sessions:
     owner: np.ndarray  # user index (user_id - 1), non-decreasing
     start: np.ndarray  # seconds since epoch, increasing within a user
     book: np.ndarray  # bool: the session books a new trip
-    n_post: np.ndarray  # per user: sessions after the cut-off
+    damping: np.ndarray  # per session: propensity factor of browsing intensity (1 at 8 / window)
 
 
 @dataclass(frozen=True)
@@ -319,11 +403,12 @@ def _pmf_table(rows: Sequence[Sequence[float]]) -> np.ndarray:
 
 def _draw_pmf(rng: np.random.Generator, cum: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Index drawn from row `group[i]` of a cumulative pmf table, for every i."""
-    u = rng.random(len(group))
-    out = np.zeros(len(group), dtype="int64")
-    for col in range(cum.shape[1] - 1):  # a handful of columns, vectorised over rows
-        out += u >= cum[group, col]
-    return out
+    # Row g of the table shifted by g is one increasing sequence; a draw u from row g is
+    # the number of row-g entries <= u, i.e. a single searchsorted of u + g.
+    width = cum.shape[1]
+    stacked = (cum + np.arange(len(cum))[:, None]).ravel()
+    u = rng.random(len(group)) + group
+    return np.searchsorted(stacked, u, side="right") - group * width
 
 
 def _split_counts(total: int, weights: Sequence[float]) -> np.ndarray:
@@ -404,8 +489,8 @@ def _compose_ids(
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         d = int(ndig[a])
         block = data[pos : pos + (b - a) * (d + 33)].reshape(b - a, d + 33)
-        powers = 10 ** np.arange(d - 1, -1, -1, dtype="int64")
-        block[:, :d] = (ids[a:b, None] // powers) % 10 + 48
+        for j in range(d):
+            block[:, j] = (ids[a:b] // 10 ** (d - 1 - j)) % 10 + ord("0")
         block[:, d] = ord("-")
         block[:, d + 1 :] = hexchars[a:b]
         pos += (b - a) * (d + 33)
@@ -457,9 +542,7 @@ def _draw_users(rng: np.random.Generator, n: int) -> tuple[_Users, pd.DataFrame]
 
     homes = geo.home_airports()
     usa = rng.random(n) < USA_SHARE
-    weights = [
-        [a.home_weight if a.country == c else 0.0 for a in homes] for c in ("canada", "usa")
-    ]
+    weights = [[a.home_weight if a.country == c else 0.0 for a in homes] for c in ("canada", "usa")]
     home = _draw_pmf(rng, _pmf_table(weights), usa.astype("int64"))
 
     lat = np.array([a.lat for a in homes])
@@ -477,12 +560,19 @@ def _draw_users(rng: np.random.Generator, n: int) -> tuple[_Users, pd.DataFrame]
             "home_airport_lat": lat[home],
             "home_airport_lon": lon[home],
             "sign_up_date": _timestamps(day_signup * DAY),
-        }
+        },
+        copy=False,
     )
-    return _Users(day_signup, persona, home, usa), users
+    party = (
+        1 + _draw_pmf(rng, _pmf_table([PROFILES[p].seats for p in PERSONAS]), persona),
+        _draw_pmf(rng, _pmf_table([PROFILES[p].bags for p in PERSONAS]), persona),
+        1 + _draw_pmf(rng, _pmf_table([PROFILES[p].rooms for p in PERSONAS]), persona),
+    )
+    return _Users(day_signup, persona, home, usa, *party), users
 
 
 def _normalised(w: np.ndarray) -> np.ndarray:
+    """Weights scaled to sum to 1."""
     return w / w.sum()
 
 
@@ -497,7 +587,8 @@ def _session_counts(
     Before: the sign-up session plus Poisson(rate x days). After: Binomial(12, p) for users
     who were there all along; 1 + Binomial(11, p') scaled by the covered share for later ones.
     """
-    activity = _persona_param("activity")[users.persona]
+    power = rng.random(len(users.persona)) < POWER_SHARE  # a few users browse far more
+    activity = _persona_param("activity")[users.persona] * np.where(power, POWER_ACTIVITY, 1.0)
     early = users.day_signup < CUTOFF_DAY
     covered = np.clip((END_DAY - np.maximum(users.day_signup, CUTOFF_DAY)) / POST_DAYS, 0, 1)
     p_early = np.clip(POST_P * activity, 0.0, 0.95)
@@ -533,60 +624,105 @@ def _session_times(
     is_signup = pos == 0
     hi = np.where(is_signup, signup_s + DAY, hi)
     lo = np.where(is_signup, signup_s + 6 * HOUR, lo)  # sign-ups happen in waking hours
-    start = lo + np.floor(rng.random(len(owner)) * (hi - lo)).astype("int64")
+    u = rng.random(len(owner))
+    span = (hi - lo).astype("float64")
+    growing = PRE_GROWTH_DAYS * DAY * np.log1p(u * np.expm1(span / (PRE_GROWTH_DAYS * DAY)))
+    offset = np.where(is_pre & ~is_signup, growing, u * span)
+    start = lo + np.minimum(np.floor(offset), span - 1).astype("int64")
 
-    weekday = _persona_param("weekday")[users.persona[owner]]
+    persona = users.persona[owner]
     dow = _day_of_week(start // DAY)
-    shift = np.where(dow == 5, -DAY, np.where(dow == 6, DAY, 0))
+    to_weekday = np.where(dow == 5, -DAY, np.where(dow == 6, DAY, 0))
+    to_weekend = np.where(dow == 0, -DAY, np.where(dow == 4, DAY, 0))
+    u = rng.random(len(owner))
+    shift = np.where(u < _persona_param("weekday")[persona], to_weekday, 0)
+    shift = np.where(u < _persona_param("weekend")[persona], to_weekend, shift)
     moved = start + shift
-    move = (shift != 0) & ~is_signup & (rng.random(len(owner)) < weekday)
-    move &= (moved >= lo) & (moved < hi)
+    move = (shift != 0) & ~is_signup & (moved >= lo) & (moved < hi)
     start = np.where(move, moved, start)
 
-    key = (owner << 32) | (start - _day("2021-01-01") * DAY)
+    key = (owner << 32) | (start - _EPOCH_2021)  # seconds since 2021 fit in 32 bits
     key.sort()
-    return key >> 32, (key & 0xFFFFFFFF) + _day("2021-01-01") * DAY
+    return key >> 32, (key & 0xFFFFFFFF) + _EPOCH_2021
 
 
 def _draw_sessions(rng: np.random.Generator, users: _Users) -> _Sessions:
     """Session owners, start times and which sessions book a trip."""
     n_pre, n_post, covered = _session_counts(rng, users)
     owner, start = _session_times(rng, users, n_pre, n_post)
-    intensity = n_post / np.maximum(covered, 0.05)  # post sessions per full window
-    damping = np.clip((np.maximum(intensity, 1.0) / 4.0) ** -BOOK_ELASTICITY, 0.6, 1.6)
-    propensity = _persona_param("book")[users.persona] * BOOK_SCALE * damping
-    book = rng.random(len(owner)) < np.clip(propensity, 0.0, 0.95)[owner]
-    return _Sessions(owner, start, book, n_post)
+    # Browsing intensity = sessions per post-window length (205 days), not counting the
+    # sign-up session: after the cut-off from the post-window count, before it from the
+    # user's whole history (a short pre-window alone would be too noisy).
+    late = users.day_signup >= CUTOFF_DAY
+    extra = np.where(late, (n_post - 1) * POST_TRIALS / (POST_TRIALS - 1), n_post)
+    post_intensity = extra / np.maximum(covered, 0.05)
+    pre_days = np.clip(CUTOFF_DAY - users.day_signup, 0, None)
+    pre_intensity = (n_pre - 1 + n_post) / (pre_days + POST_DAYS) * POST_DAYS
+    is_post = start > CUTOFF_DAY * DAY
+    intensity = np.where(is_post, post_intensity[owner], pre_intensity[owner])
+    damping = np.clip((np.maximum(intensity, 1.0) / 8.0) ** -BOOK_ELASTICITY, 0.75, 2.0)
+    propensity = np.clip(_persona_param("book")[users.persona[owner]] * damping, 0.0, 0.95)
+    book = _systematic(rng, owner, propensity, len(users.persona))
+    return _Sessions(owner, start, book, damping)
+
+
+def _systematic(
+    rng: np.random.Generator, owner: np.ndarray, rate: np.ndarray, n_users: int
+) -> np.ndarray:
+    """Which events (rows grouped by owner) are picked, event i with probability rate[i].
+
+    With C the running sum of a user's rates, event i is picked when floor(C_i + phase) >
+    floor(C_(i-1) + phase), with a random phase per user: a run of events with rates
+    summing to x then holds floor(x) or ceil(x) picks. Counts reflect the persona rather
+    than coin-flip noise, with the same expectation as independent draws.
+    """
+    counts = np.bincount(owner, minlength=n_users)
+    total = np.cumsum(rate)
+    before_user = np.concatenate([[0.0], total])[np.cumsum(counts) - counts]
+    after = total - before_user[owner] + rng.random(n_users)[owner]
+    return np.floor(after) > np.floor(after - rate)
 
 
 # --------------------------------------------------------------------------- trips
 
 
 def _draw_destinations(
-    rng: np.random.Generator, persona: np.ndarray, home_city: np.ndarray
+    rng: np.random.Generator, persona: np.ndarray, home: np.ndarray
 ) -> np.ndarray:
-    """Destination index per trip: a region by persona, a city within it, never home."""
-    dests = geo.destinations()
+    """Destination index per trip: a region by persona, then one of its cities at least
+    MIN_TRIP_KM from the home airport (nobody flies Newark -> New York)."""
+    dests, homes = geo.destinations(), geo.home_airports()
+    km = geo.haversine_km(
+        np.array([a.lat for a in homes])[:, None],
+        np.array([a.lon for a in homes])[:, None],
+        np.array([a.lat for a in dests])[None, :],
+        np.array([a.lon for a in dests])[None, :],
+    )  # home x destination
     region = _draw_pmf(rng, _pmf_table([PROFILES[p].regions for p in PERSONAS]), persona)
     dest = np.zeros(len(persona), dtype="int64")
-    cities = _city_codes()
-    dest_city = np.array([cities[a.city] for a in dests])
     for r, name in enumerate(geo.REGIONS):
         members = np.array([i for i, a in enumerate(dests) if a.region == name])
         rows = np.flatnonzero(region == r)
         pick = rng.integers(0, len(members), len(rows))
-        at_home = dest_city[members[pick]] == home_city[rows]
-        pick = np.where(at_home, (pick + 1) % len(members), pick)
+        for _ in range(len(members)):  # step to the next city until far enough
+            near = km[home[rows], members[pick]] < MIN_TRIP_KM
+            if not near.any():
+                break
+            pick = np.where(near, (pick + 1) % len(members), pick)
         dest[rows] = members[pick]
     return dest
 
 
-def _city_codes() -> dict[str, int]:
-    """A code per distinct city name of the airport table, in table order."""
-    codes: dict[str, int] = {}
-    for a in geo.AIRPORTS:
-        codes.setdefault(a.city, len(codes))
-    return codes
+def _trip_kinds(rng: np.random.Generator, persona: np.ndarray, damping: np.ndarray) -> np.ndarray:
+    """0 flight+hotel, 1 hotel only, 2 flight only, by persona.
+
+    Occasional users (damping > 1) book flight-only trips more often than heavy planners,
+    which is why the whole table has more flight-only trips than the cohort.
+    """
+    mix = np.array([PROFILES[p].mix for p in PERSONAS])[persona]
+    flight_only = np.minimum(mix[:, 2] * damping**FLIGHT_ONLY_ELASTICITY, 1.0 - mix[:, 1])
+    u = rng.random(len(persona))
+    return np.where(u < flight_only, 2, np.where(u < flight_only + mix[:, 1], 1, 0))
 
 
 def _draw_trips(rng: np.random.Generator, users: _Users, sessions: _Sessions) -> _Trips:
@@ -595,12 +731,15 @@ def _draw_trips(rng: np.random.Generator, users: _Users, sessions: _Sessions) ->
     owner = sessions.owner[session]
     persona = users.persona[owner]
     n = len(session)
-    kind = _draw_pmf(rng, _pmf_table([PROFILES[p].mix for p in PERSONAS]), persona)
-    cities = _city_codes()
-    home_city = np.array([cities[a.city] for a in geo.home_airports()])[users.home[owner]]
-    dest = _draw_destinations(rng, persona, home_city)
+    kind = _trip_kinds(rng, persona, sessions.damping[session])
+    dest = _draw_destinations(rng, persona, users.home[owner])
 
-    lead = np.minimum(rng.exponential(_persona_param("lead")[persona]), MAX_LEAD_DAYS)
+    # exponential lead time truncated at MAX_LEAD_DAYS (inverse CDF: no spike at the cap)
+    scale = _persona_param("lead")[persona]
+    u = rng.random(n)
+    lead = -scale * np.log1p(-u * -np.expm1(-MAX_LEAD_DAYS / scale))
+    far = rng.random(n) < FAR_AHEAD  # next year's long holiday, whatever the persona
+    lead = np.where(far, rng.uniform(FAR_AHEAD_MIN_DAYS, MAX_LEAD_DAYS, n), lead)
     day = sessions.start[session] // DAY + np.floor(lead).astype("int64")
     hour = rng.integers(6, 20, n) * HOUR + rng.integers(0, 12, n) * 300
     departure = day * DAY + hour
@@ -611,12 +750,26 @@ def _draw_trips(rng: np.random.Generator, users: _Users, sessions: _Sessions) ->
 
     mean, shape = (np.array([PROFILES[p].nights[i] for p in PERSONAS]) for i in (0, 1))
     excess = rng.gamma(shape[persona], (mean[persona] - 1.0) / shape[persona])
-    nights = 1 + rng.poisson(excess)
+    nights = 1 + rng.poisson(excess) + np.where(far, rng.integers(7, 31, n), 0)
     return _Trips(session, owner, kind, dest, departure, nights.astype("int64"))
 
 
+def _habit(
+    rng: np.random.Generator, usual: np.ndarray, persona: np.ndarray, field: str, base: int
+) -> np.ndarray:
+    """A trip's party size (seats, bags, rooms): mostly the user's usual, else a fresh draw."""
+    fresh = base + _draw_pmf(
+        rng, _pmf_table([getattr(PROFILES[p], field) for p in PERSONAS]), persona
+    )
+    return np.where(rng.random(len(usual)) < HABIT, usual, fresh)
+
+
 def _draw_flights(
-    rng: np.random.Generator, users: _Users, trips: _Trips, trip_ids: pd.Series
+    rng: np.random.Generator,
+    users: _Users,
+    trips: _Trips,
+    trip_ids: pd.Series,
+    damping: np.ndarray,
 ) -> pd.DataFrame:
     """Flights table: one row per trip with a flight."""
     rows = np.flatnonzero(trips.kind != 1)
@@ -628,12 +781,17 @@ def _draw_flights(
     dest_lat = np.array([a.lat for a in dests])[dest]
     dest_lon = np.array([a.lon for a in dests])[dest]
     km = geo.haversine_km(
-        np.array([a.lat for a in homes])[home], np.array([a.lon for a in homes])[home],
-        dest_lat, dest_lon,
+        np.array([a.lat for a in homes])[home],
+        np.array([a.lon for a in homes])[home],
+        dest_lat,
+        dest_lon,
     )
-    seats = 1 + _draw_pmf(rng, _pmf_table([PROFILES[p].seats for p in PERSONAS]), persona)
-    bags = _draw_pmf(rng, _pmf_table([PROFILES[p].bags for p in PERSONAS]), persona)
-    one_way = rng.random(n) < _persona_param("one_way")[persona]
+    owner = trips.owner[rows]
+    seats = _habit(rng, users.seats[owner], persona, "seats", 1)
+    bags = _habit(rng, users.bags[owner], persona, "bags", 0)
+    occasional = damping[trips.session[rows]] ** ONE_WAY_ELASTICITY  # occasional: more one-way
+    rate = np.clip(_persona_param("one_way")[persona] * occasional, 0.0, 1.0)
+    one_way = _systematic(rng, owner, rate, len(users.persona))  # habitual, not coin flips
 
     departure = trips.departure[rows]
     package = trips.kind[rows] == 0
@@ -668,7 +826,8 @@ def _draw_flights(
             "destination_airport_lat": dest_lat,
             "destination_airport_lon": dest_lon,
             "base_fare_usd": np.round(np.maximum(fare, 1.0), 2),
-        }
+        },
+        copy=False,
     )
     return frame
 
@@ -689,7 +848,7 @@ def _draw_hotels(
     dests = geo.destinations()
     dest = trips.dest[rows]
     k = trips.nights[rows]
-    rooms = 1 + _draw_pmf(rng, _pmf_table([PROFILES[p].rooms for p in PERSONAS]), persona)
+    rooms = _habit(rng, users.rooms[trips.owner[rows]], persona, "rooms", 1)
 
     start = trips.departure[rows]
     day = start // DAY
@@ -732,35 +891,67 @@ def _draw_hotels(
             "check_in_time": _timestamps(check_in),
             "check_out_time": _timestamps(check_out),
             "hotel_per_room_usd": price.astype("float64"),
-        }
+        },
+        copy=False,
     )
 
 
 def _draw_cancellations(
     rng: np.random.Generator, users: _Users, sessions: _Sessions, trips: _Trips
-) -> np.ndarray:
-    """Trip index cancelled by each session (-1: none).
+) -> tuple[_Sessions, _Trips, np.ndarray]:
+    """Cancel trips; return sessions and trips re-sorted, and the trip each session cancels.
 
-    A trip the user will cancel is cancelled by the user's next non-booking session, if that
-    session comes before the trip starts; two trips never share a cancelling session.
+    A persona cancels a share of its trips, spread evenly over each user's trips (the same
+    phase rule as bookings). Cancellations follow their booking closely (a few days, never
+    past the trip's start): the user's next session that books nothing becomes the
+    cancellation and moves to that time, or, when the user has no such later session, a
+    new session is added (not for users already at 12 sessions after the cut-off). Two
+    trips never share a cancelling session.
     """
     n = len(sessions.owner)
-    persona = users.persona[trips.owner]
-    wants = rng.random(len(trips.session)) < _persona_param("cancel")[persona] * CANCEL_SCALE
-    idx = np.where(sessions.book, n, np.arange(n))
-    next_free = np.minimum.accumulate(idx[::-1])[::-1]
-    next_free = np.concatenate([next_free, [n]])
+    rate = _persona_param("cancel")[users.persona] * CANCEL_SCALE
+    rate = np.clip(rate[trips.owner] * sessions.damping[trips.session] ** CANCEL_ELASTICITY, 0, 1)
+    wants = _systematic(rng, trips.owner, rate, len(users.persona))
+    booked_at = sessions.start[trips.session]
+    gap = rng.exponential(CANCEL_GAP_DAYS * DAY, len(wants))
+    gap = np.minimum(gap, 0.9 * (trips.departure - booked_at))
+    gap = np.minimum(gap, END_DAY * DAY - 1 - booked_at)
+    when = booked_at + np.maximum(gap, 1.0).astype("int64")
+
+    free = np.where(sessions.book, n, np.arange(n))
+    next_free = np.concatenate([np.minimum.accumulate(free[::-1])[::-1], [n]])
     cand = next_free[trips.session + 1]
-    ok = wants & (cand < n)
-    cand_safe = np.minimum(cand, n - 1)
-    ok &= sessions.owner[cand_safe] == trips.owner
-    ok &= sessions.start[cand_safe] < trips.departure
-    trip_idx = np.flatnonzero(ok)
+    safe = np.minimum(cand, n - 1)
+    reuse = wants & (cand < n) & (sessions.owner[safe] == trips.owner)
+    trip_idx = np.flatnonzero(reuse)
     _, first = np.unique(cand[trip_idx], return_index=True)
-    trip_idx = trip_idx[first]
-    cancels = np.full(n, -1, dtype="int64")
-    cancels[cand[trip_idx]] = trip_idx
-    return cancels
+    reused = np.zeros(len(wants), dtype=bool)
+    reused[trip_idx[first]] = True
+
+    post = np.bincount(
+        sessions.owner[sessions.start > CUTOFF_DAY * DAY], minlength=len(users.persona)
+    )
+    added = wants & ~reuse & (when > booked_at)
+    added &= (post[trips.owner] < POST_TRIALS) | (when <= CUTOFF_DAY * DAY)
+    added_idx = np.flatnonzero(added)
+
+    start = sessions.start.copy()
+    reused_idx = np.flatnonzero(reused)
+    start[cand[reused_idx]] = np.minimum(start[cand[reused_idx]], when[reused_idx])
+    owner = np.concatenate([sessions.owner, trips.owner[added_idx]])
+    start = np.concatenate([start, when[added_idx]])
+    cancels = np.full(len(owner), -1, dtype="int64")
+    cancels[cand[reused_idx]] = reused_idx
+    cancels[n:] = added_idx
+    book = np.concatenate([sessions.book, np.zeros(len(added_idx), dtype=bool)])
+    damping = np.concatenate([sessions.damping, sessions.damping[trips.session[added_idx]]])
+
+    # nearly sorted already: a stable sort of one combined key is fast (timsort runs)
+    order = np.argsort((owner << 32) | (start - _EPOCH_2021), kind="stable")
+    new_pos = np.empty(len(owner), dtype="int64")
+    new_pos[order] = np.arange(len(owner))
+    sessions = _Sessions(owner[order], start[order], book[order], damping[order])
+    return sessions, replace(trips, session=new_pos[trips.session]), cancels[order]
 
 
 # --------------------------------------------------------------------------- session table
@@ -786,6 +977,9 @@ def _session_frame(
 
     f_disc = rng.random(n) < _persona_param("flight_discount")[persona] * DISCOUNT_SCALE
     h_disc = rng.random(n) < _persona_param("hotel_discount")[persona] * DISCOUNT_SCALE
+    deal = book & (rng.random(n) < _persona_param("deal_seeker")[persona])
+    f_disc |= deal
+    h_disc |= deal & (rng.random(n) < DEAL_HOTEL)
     generous = (rng.random(n) < _persona_param("generous")[persona]).astype("int64")
     f_amount = FLIGHT_STEPS[_draw_pmf(rng, _pmf_table(list(FLIGHT_PMF.values())), generous)]
     h_amount = HOTEL_STEPS[_draw_pmf(rng, _pmf_table(list(HOTEL_PMF.values())), generous)]
@@ -797,7 +991,8 @@ def _session_frame(
     )
     sigma = np.where(rng.random(n) < CLICK_TAIL, 2.2 * CLICK_SIGMA, CLICK_SIGMA)
     clicks = np.maximum(1, np.round(median * np.exp(sigma * rng.standard_normal(n))))
-    seconds = clicks * SECONDS_PER_CLICK * np.exp(0.3 * rng.standard_normal(n))
+    pace = _persona_param("seconds")[persona] * SECONDS_PER_CLICK
+    seconds = clicks * pace * np.exp(0.3 * rng.standard_normal(n))
     seconds = np.clip(np.round(seconds), 6, TIMEOUT_SECONDS)
     seconds = np.where(rng.random(n) < TIMEOUT_SHARE, TIMEOUT_SECONDS, seconds)
 
@@ -821,7 +1016,8 @@ def _session_frame(
             "hotel_booked": hotel_booked,
             "page_clicks": clicks.astype("int64"),
             "cancellation": cancel,
-        }
+        },
+        copy=False,
     )
 
 
@@ -850,15 +1046,18 @@ def generate(config: GenerateConfig) -> SyntheticDatabase:
     trips = _draw_trips(streams[2], users, sessions)
     trip_hex = _hex32(streams[3], len(trips.session))
     trip_ids = _compose_ids(trips.owner + 1, trip_hex)
-    cancels = _draw_cancellations(streams[4], users, sessions, trips)
+    sessions, trips, cancels = _draw_cancellations(streams[4], users, sessions, trips)
+    damping = sessions.damping  # indexed by trips.session, which the re-sort keeps valid
     sessions_frame = _session_frame(streams[5], users, sessions, trips, cancels, trip_hex)
-    flights = _draw_flights(streams[6], users, trips, trip_ids)
+    del sessions, cancels, trip_hex  # free ~200 MB before the trip tables
+    flights = _draw_flights(streams[6], users, trips, trip_ids, damping)
     hotels = _draw_hotels(streams[6], users, trips, trip_ids)
     personas = pd.DataFrame(
         {
             "user_id": users_frame["user_id"].to_numpy(),
             "persona": _strings(list(PERSONAS), users.persona),
-        }
+        },
+        copy=False,
     )
     db = SyntheticDatabase(users_frame, sessions_frame, flights, hotels, personas)
     for name in TABLES:
@@ -867,7 +1066,12 @@ def generate(config: GenerateConfig) -> SyntheticDatabase:
             raise AssertionError(f"generated {name} columns differ from schema.TABLES")
     log.info(
         "generated %d users, %d sessions, %d flights, %d hotels in %.1f s (seed %d, scale %g)",
-        len(users_frame), len(sessions_frame), len(flights), len(hotels),
-        time.perf_counter() - t0, config.seed, config.scale,
+        len(users_frame),
+        len(sessions_frame),
+        len(flights),
+        len(hotels),
+        time.perf_counter() - t0,
+        config.seed,
+        config.scale,
     )
     return db

@@ -1,0 +1,50 @@
+"""Shared fixtures: a small generated TravelTide database as Parquet (the embedded source)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from traveltide.db import Source, driver_url
+from traveltide.generate import GenerateConfig, generate
+from traveltide.io import write_parquet
+from traveltide.schema import TABLES
+
+SMALL_SCALE = 0.02
+
+
+@pytest.fixture(scope="session")
+def small_db():
+    return generate(GenerateConfig(seed=7, scale=SMALL_SCALE))
+
+
+@pytest.fixture(scope="session")
+def embedded_source(small_db, tmp_path_factory) -> Source:
+    folder = tmp_path_factory.mktemp("embedded") / "traveltide"
+    for table in TABLES:
+        write_parquet(getattr(small_db, table), folder / f"{table}.parquet")
+    return Source(url=None, embedded_dir=folder)
+
+
+def postgres_url() -> str:
+    return os.environ.get("TRAVELTIDE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The real PostgreSQL server: skip without it, but fail in CI where it must be up."""
+    import sqlalchemy as sa
+
+    url = postgres_url()
+    try:
+        engine = sa.create_engine(driver_url(url))
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
+        reason = f"PostgreSQL not reachable at {url}: {type(exc).__name__}"
+        if os.environ.get("TRAVELTIDE_REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
