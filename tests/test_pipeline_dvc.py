@@ -169,3 +169,27 @@ def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
     assert ks == [3, 4, 5, 5, 6]
     # nothing landed in the temporary copies' own stores
     assert not list((path / ".dvc" / "tmp").rglob("mlflow.db"))
+
+
+def test_failed_stage_is_one_line_and_dvc_checkout_restores_outputs(repo):
+    path, env = repo["path"], repo["env"]
+    cohort = path / "data/interim/cohort.parquet"
+    before = cohort.read_bytes()
+    params_file = path / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["cohort"]["min_sessions"] = 1000
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    failed = run(["dvc", "repro"], path, env, check=False)
+    params_file.write_text(original)
+    assert failed.returncode != 0
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: extract: cohort is empty: no user has more than 1000 sessions after 2023-01-04 "
+        "(params cohort.min_sessions, cohort.session_start_after)"
+    ]
+    assert "Traceback" not in failed.stderr
+    assert not cohort.exists()  # DVC removed the output before the stage ran
+    run(["dvc", "checkout"], path, env)
+    assert cohort.read_bytes() == before
+    assert "up to date" in run(["dvc", "status"], path, env).stdout.lower()
