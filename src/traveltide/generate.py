@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from traveltide import geo
+from traveltide.config import PERKS as CONFIG_PERKS
 from traveltide.errors import ConfigError
 from traveltide.schema import TABLES
 
@@ -104,13 +105,7 @@ HOTEL_PMF = {
 }
 # fmt: on
 
-PERKS: tuple[str, ...] = (
-    "free_hotel_meal",
-    "free_checked_bag",
-    "no_cancellation_fees",
-    "exclusive_discounts",
-    "one_night_free_hotel_with_flight",
-)
+PERKS = CONFIG_PERKS  # the five perks of the rewards programme, defined once in config
 
 
 @dataclass(frozen=True)
