@@ -38,7 +38,9 @@ sweep: setup  ## k sweep, 2 workers; the MLflow store is initialised before the 
 	traveltide mlflow-init
 	dvc exp run --queue -S 'cluster.k=range(3,9)'
 	dvc queue start -j 2
+	@while dvc queue status | grep -qE 'Queued|Running'; do sleep 5; done
 	dvc queue status
+	dvc exp show --only-changed --drop 'Created|State|Executor'
 
 mlflow-ui: setup  ## http://127.0.0.1:5000
 	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
