@@ -18,6 +18,7 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 
 from traveltide.config import ClusterConfig
 from traveltide.errors import DataError
+from traveltide.perks import strongest_perk
 
 SKEW_LIMIT = 1.0
 
@@ -131,18 +132,9 @@ def profiles(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
 
 
 def perk_map(profile_z: pd.DataFrame, signals: dict[str, str]) -> dict[int, str]:
-    """Each cluster's perk: the perk whose signal feature is highest in its profile.
-
-    Ties go to the perk that sorts first, so the map is deterministic.
-    """
-    perks = sorted(signals)
-    missing = [signals[p] for p in perks if signals[p] not in profile_z.columns]
-    if missing:
-        raise DataError(f"perks.signals: unknown feature(s) {', '.join(missing)}")
-    scores = profile_z[[signals[p] for p in perks]].to_numpy()
-    return {
-        int(c): perks[int(np.argmax(row))] for c, row in zip(profile_z.index, scores, strict=True)
-    }
+    """Each cluster's perk: the perk whose signal feature is highest in its profile."""
+    perks = strongest_perk(profile_z, signals)
+    return {int(c): str(p) for c, p in zip(profile_z.index, perks, strict=True)}
 
 
 def cluster_names(profile_z: pd.DataFrame, *, top: int = 2) -> dict[int, str]:

@@ -7,25 +7,29 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from traveltide.abtest import NO_PERK, unit_hash
 from traveltide.config import PERKS, ControlKind
 from traveltide.errors import DataError
 
 
-def fit_perk_by_behaviour(features: pd.DataFrame, signals: Mapping[str, str]) -> pd.Series:
-    """Per user, the perk whose signal feature is highest in cohort z-scores (ties: first perk).
+def strongest_perk(z: pd.DataFrame, signals: Mapping[str, str]) -> np.ndarray:
+    """Per row of z-scores, the perk whose signal feature is highest (ties: the perk sorting first).
 
-    The same rule the cluster stage applies to cluster profiles, applied to each user: it is
-    the simulated ground truth for "this perk fits this customer" on any data source.
+    One rule for cluster profiles (cluster stage) and for single users (the response model).
     """
     perks = sorted(signals)
-    missing = [signals[p] for p in perks if signals[p] not in features.columns]
+    missing = [signals[p] for p in perks if signals[p] not in z.columns]
     if missing:
         raise DataError(f"perks.signals: unknown feature(s) {', '.join(missing)}")
-    values = features[[signals[p] for p in perks]].to_numpy(float)
-    sd = values.std(axis=0)
-    z = (values - values.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    return pd.Series(np.asarray(perks, dtype=object)[z.argmax(axis=1)], index=features.index)
+    scores = z[[signals[p] for p in perks]].to_numpy(float)
+    return np.asarray(perks, dtype=object)[scores.argmax(axis=1)]
+
+
+def fit_perk_by_behaviour(features: pd.DataFrame, signals: Mapping[str, str]) -> pd.Series:
+    """Per user, the strongest perk in cohort z-scores: the simulated "this perk fits" truth."""
+    values = features.drop(columns="user_id", errors="ignore")
+    sd = values.std(ddof=0)
+    z = (values - values.mean()) / sd.where(sd > 0, 1.0)
+    return pd.Series(strongest_perk(z, signals), index=features.index)
 
 
 def fit_perk_by_persona(
@@ -45,6 +49,8 @@ def fit_perk_by_persona(
 
 def random_perks(user_ids: pd.Series, *, seed: int) -> pd.Series:
     """A uniformly random perk per user, from a seeded hash of the user id (stable across runs)."""
+    from traveltide.abtest import unit_hash  # statsmodels-heavy: only where needed
+
     u = unit_hash([str(int(x)) for x in user_ids], salt=f"{seed}:control-perk")
     idx = np.minimum((u * len(PERKS)).astype(int), len(PERKS) - 1)
     return pd.Series(np.asarray(PERKS, dtype=object)[idx], index=user_ids.index)
@@ -59,6 +65,8 @@ def arm_perks(
     control: ControlKind,
 ) -> pd.Series:
     """A gets the rule perk, B the ML perk, C a random perk (or none)."""
+    from traveltide.abtest import NO_PERK
+
     c = control_perks if control == "random_perk" else pd.Series(NO_PERK, index=groups.index)
     return pd.Series(
         np.select([groups == "A", groups == "B"], [rule_perks, ml_perks], default=c),
