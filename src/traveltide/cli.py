@@ -51,13 +51,11 @@ def _score(args: argparse.Namespace) -> None:
 
 def _db_load(args: argparse.Namespace) -> None:
     """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
-    import os
-
-    from traveltide.db import ENV_URL
+    from traveltide.db import ENV_URL, resolve_source
     from traveltide.errors import ConfigError
     from traveltide.pgload import csv_input, load_tables, parquet_input
 
-    url = args.url or os.environ.get(ENV_URL, "").strip()
+    url = args.url or resolve_source().url
     if not url:
         raise ConfigError(f"no database URL: pass --url or set {ENV_URL}")
     inputs = csv_input(args.from_csv) if args.from_csv else parquet_input(args.from_parquet)

@@ -21,3 +21,15 @@ class SourceError(TravelTideError):
 
 class TrackingError(TravelTideError):
     """The MLflow store cannot be written."""
+
+
+def first_line(exc: BaseException, secret: str | None = None) -> str:
+    """First line of an error (a driver's own error when SQLAlchemy wrapped it), `secret` masked.
+
+    Driver and MLflow errors run to many lines (SQL text, hints); the one-line contract of the
+    stage scripts needs the first, and a password must never reach it.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    line = text.splitlines()[0].strip() if text else type(orig).__name__
+    return line.replace(secret, "***") if secret else line

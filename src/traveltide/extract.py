@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 
 from traveltide.config import CohortConfig
 from traveltide.db import Source, make_engine
-from traveltide.errors import DataError, SourceError
+from traveltide.errors import DataError, SourceError, first_line
 from traveltide.schema import TABLES, LogicalType, validate_columns
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,6 @@ def summarise(cohort: pd.DataFrame) -> CohortSummary:
     )
 
 
-def _reason(exc: BaseException, secret: str | None) -> str:
-    """First line of a driver error, with any password scrubbed."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if secret:
-        text = text.replace(secret, "***")
-    return text
-
-
 def _check_tables(conn: sa.Connection, source: Source) -> None:
     """Each source table exists and has every schema column; else name the table and column."""
     for table, cols in TABLES.items():
@@ -155,7 +146,7 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
             _check_tables(conn, source)
             df = pd.read_sql(cohort_sql(), conn, params=cohort_bind_params(config))
     except sa_exc.DBAPIError as exc:
-        raise SourceError(f"source {source.label}: {_reason(exc, secret)}") from exc
+        raise SourceError(f"source {source.label}: {first_line(exc, secret)}") from exc
     finally:
         engine.dispose()
     if df.empty:

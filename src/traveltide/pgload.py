@@ -29,7 +29,7 @@ from sqlalchemy import exc as sa_exc
 from tqdm import tqdm
 
 from traveltide.db import database_label, driver_url
-from traveltide.errors import ConfigError, DataError, SourceError
+from traveltide.errors import ConfigError, DataError, SourceError, first_line
 from traveltide.schema import PRIMARY_KEYS, TABLES, LogicalType
 
 log = logging.getLogger(__name__)
@@ -321,14 +321,6 @@ def _csv_chunks(path: Path, table: str, header: list[str]) -> Chunks:
 # ------------------------------------------------------------------ loading --
 
 
-def _first_line(exc: BaseException, secret: str | None) -> str:
-    """First line of a driver error, with the password scrubbed (libpq never prints it)."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip()
-    line = text.splitlines()[0].strip() if text else type(orig).__name__
-    return line.replace(secret, "***") if secret else line
-
-
 def _connect(url: str) -> tuple[object, str]:
     """A psycopg2 connection (transaction open, autocommit off) and the target's label."""
     parsed = driver_url(url)
@@ -342,9 +334,7 @@ def _connect(url: str) -> tuple[object, str]:
         engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool, connect_args=connect_args)
         conn = engine.raw_connection()
     except (sa_exc.DBAPIError, psycopg2.Error) as exc:  # raw_connection raises the driver's
-        raise SourceError(
-            f"cannot connect to {label}: {_first_line(exc, parsed.password)}"
-        ) from exc
+        raise SourceError(f"cannot connect to {label}: {first_line(exc, parsed.password)}") from exc
     except Exception as exc:  # noqa: BLE001 - missing driver, malformed URL
         raise ConfigError(f"cannot use {label}: {type(exc).__name__}") from exc
     return conn, label
@@ -477,7 +467,7 @@ def load_tables(
 def _load_error(exc: BaseException, step: str, where_: str, secret: str | None) -> Exception:
     """One line for a failed load: bad data is a DataError, anything else a SourceError."""
     diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) or _first_line(exc, secret)
+    primary = getattr(diag, "message_primary", None) or first_line(exc, secret)
     detail = getattr(diag, "message_detail", None)
     notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("traveltide-where:")]
     where = notes[0].removeprefix("traveltide-where:") if notes else ""

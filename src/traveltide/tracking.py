@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from traveltide.errors import TrackingError
+from traveltide.errors import TrackingError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,9 @@ def _store(target: TrackingTarget) -> Iterator[Any]:
             mlflow.set_tracking_uri(target.tracking_uri)
             yield mlflow.MlflowClient()
     except (MlflowException, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrackingError(f"MLflow store {target.label} cannot be written: {first}") from exc
+        raise TrackingError(
+            f"MLflow store {target.label} cannot be written: {first_line(exc)}"
+        ) from exc
 
 
 def init_store(target: TrackingTarget, experiment: str) -> str:
