@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -48,3 +49,24 @@ def postgres() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return url
+
+
+def schema_url(url: str, schema: str) -> str:
+    """The URL with libpq `options` setting search_path, so unqualified SQL reads `schema`."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_schema(postgres):
+    """A fresh schema name for one test, dropped afterwards whatever the test left."""
+    import sqlalchemy as sa
+
+    name = f"tt_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    engine = sa.create_engine(driver_url(postgres))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    engine.dispose()

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
+from conftest import schema_url
 from traveltide.config import CohortConfig
 from traveltide.db import Source, driver_url, redact
 from traveltide.errors import DataError, SourceError
@@ -37,23 +37,6 @@ from traveltide.schema import PRIMARY_KEYS, TABLES
 CONFIG = CohortConfig(dt.date(2023, 1, 4), 7)
 TRAVELTIDE = Path(sys.executable).parent / "traveltide"
 INFO_SCHEMA_TYPES = {"timestamp": "timestamp without time zone"}
-
-
-def schema_url(url: str, schema: str) -> str:
-    """The URL with libpq `options` setting search_path, so unqualified SQL reads `schema`."""
-    parsed = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return parsed.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def pg_schema(postgres):
-    """A fresh schema name for one test, dropped afterwards whatever the test left."""
-    name = f"tt_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    engine = sa.create_engine(driver_url(postgres))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    engine.dispose()
 
 
 def query(url: str, sql: str, **params) -> list[tuple]:

@@ -18,8 +18,8 @@ from sqlalchemy.engine import URL, make_url
 
 from traveltide.errors import ConfigError
 from traveltide.schema import TABLES
+from traveltide.source import ENV_URL, configured_url, redact_url
 
-ENV_URL = "TRAVELTIDE_DB_URL"
 EMBEDDED_DIR = Path("data/raw/traveltide")
 
 
@@ -42,18 +42,10 @@ class Source:
 
 def resolve_source(env: dict[str, str] | None = None) -> Source:
     """The source the pipeline reads: `TRAVELTIDE_DB_URL` when set and non-empty, else embedded."""
-    env = dict(os.environ) if env is None else env
-    url = env.get(ENV_URL, "").strip()
-    return Source(url=url or None)
+    return Source(url=configured_url(os.environ if env is None else env))
 
 
-def redact(url: str) -> str:
-    """The URL with its password masked: host and database stay visible for error messages."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - an unparsable URL must still never leak
-        return "<unparsable database URL>"
-    return parsed.render_as_string(hide_password=True)
+redact = redact_url  # one redaction rule for error messages, MLflow tags and the source stage
 
 
 def database_label(url: str) -> str:

@@ -13,11 +13,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from traveltide.errors import DataError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read: the source stage never needs it
+    import pandas as pd
 
 
 @contextmanager
@@ -86,6 +87,8 @@ def read_parquet(path: str | Path, *, what: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: missing input ({what}); run `dvc repro` to rebuild it")
+    import pandas as pd
+
     return pd.read_parquet(path)
 
 

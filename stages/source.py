@@ -1,0 +1,17 @@
+"""DVC stage source (always runs): which database this repro reads, as files DVC can compare."""
+
+import os
+
+from traveltide.io import write_json
+from traveltide.source import source_state
+from traveltide.stage import run_stage
+
+
+def main(params, paths):
+    state = source_state(os.environ)
+    write_json(state.kind_record(), paths.kind)
+    write_json(state.request_record(), paths.request)
+
+
+if __name__ == "__main__":
+    run_stage("source", main, ["kind", "request"])
