@@ -1,21 +1,40 @@
-"""DVC stage compare: agreement of rule segments and ML clusters, and their contingency table."""
+"""DVC stage compare: agreement of rule segments and ML clusters, their contingency table, and
+per-segment recommendations derived from it."""
 
 from dataclasses import asdict
 
-from traveltide.compare import agreement, align, contingency
+from traveltide.compare import (
+    agreement,
+    align,
+    contingency,
+    recommendations_dict,
+    segment_agreement,
+    segments_table,
+)
+from traveltide.config import CompareConfig
 from traveltide.io import read_parquet, write_csv, write_json
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
+    config = CompareConfig.from_params(params)
     both = align(
         read_parquet(paths.rules, what="segment_rules' segments"),
         read_parquet(paths.clusters, what="cluster's segments"),
     )
     result = agreement(both["segment"], both["cluster"], both["perk_rules"], both["perk_ml"])
+    segments = segment_agreement(
+        both["segment"],
+        both["cluster"],
+        both["perk_rules"],
+        both["perk_ml"],
+        agree_share=config.agree_share,
+        split_share=config.split_share,
+    )
     write_csv(contingency(both["segment"], both["cluster"]).reset_index(), paths.contingency)
-    write_json(asdict(result), paths.metrics)
+    write_csv(segments_table(segments), paths.segments)
+    write_json({**asdict(result), **recommendations_dict(result, segments)}, paths.metrics)
 
 
 if __name__ == "__main__":
-    run_stage("compare", main, ["rules", "clusters", "contingency", "metrics"])
+    run_stage("compare", main, ["rules", "clusters", "contingency", "segments", "metrics"])

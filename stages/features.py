@@ -1,21 +1,17 @@
-"""DVC stage features: one row per user, and the feature catalog."""
-
-from dataclasses import asdict
-
-import pandas as pd
+"""DVC stage features: one row per user, the feature catalog and the table's metrics."""
 
 from traveltide.config import FeaturesConfig
-from traveltide.features import CATALOG, build_features
-from traveltide.io import read_parquet, write_csv, write_json, write_parquet
+from traveltide.features import build_features, catalog_frame, feature_metrics, read_sessions
+from traveltide.io import write_csv, write_json, write_parquet
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
-    sessions = read_parquet(paths.sessions, what="clean's sessions")
+    sessions = read_sessions(paths.sessions)
     table = build_features(sessions, FeaturesConfig.from_params(params))
     write_parquet(table, paths.features)
-    write_csv(pd.DataFrame([asdict(f) for f in CATALOG]), paths.catalog)
-    write_json({"users": len(table), "features": len(CATALOG)}, paths.metrics)
+    write_csv(catalog_frame(), paths.catalog)
+    write_json(feature_metrics(table), paths.metrics)
 
 
 if __name__ == "__main__":

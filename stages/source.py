@@ -2,12 +2,14 @@
 
 import os
 
+from traveltide.config import validate_params
 from traveltide.io import write_json
 from traveltide.source import source_state
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
+    validate_params(params)  # first stage to run: a bad param stops the repro before any harm
     state = source_state(os.environ)
     write_json(state.kind_record(), paths.kind)
     write_json(state.request_record(), paths.request)

@@ -1,4 +1,4 @@
-"""DVC stage track: one MLflow run for this pipeline state; its id in a small JSON file."""
+"""DVC stage track: one MLflow run for this pipeline state; its ids in a small JSON file."""
 
 import os
 from pathlib import Path
@@ -6,16 +6,44 @@ from pathlib import Path
 import pandas as pd
 
 from traveltide.config import TrackConfig, flatten
-from traveltide.io import read_json, write_json
+from traveltide.io import read_json, read_parquet, write_json
+from traveltide.serving import ID_COLUMN, feature_matrix, load_segmenter
 from traveltide.stage import run_stage
-from traveltide.tracking import flatten_metrics, log_pipeline_run, resolve_target, run_tags
+from traveltide.timings import timings_dir
+from traveltide.tracking import (
+    DatasetSpec,
+    ModelSpec,
+    dvc_digest,
+    dvc_out_hashes,
+    flatten_metrics,
+    log_pipeline_run,
+    resolve_target,
+    run_tags,
+    timing_metrics,
+)
+
+EXAMPLE_USERS = 3  # real feature rows stored with the model as its input example
+
+
+def input_example(features, names, *, source):
+    """The first few users: user_id and the model's feature columns, checked like any input."""
+    head = features.head(EXAMPLE_USERS)
+    example = feature_matrix(head, list(names), source=source)
+    example.insert(0, ID_COLUMN, head[ID_COLUMN].to_numpy())
+    return example
 
 
 def main(params, paths):
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in DVC logs
     metrics = {p.stem: read_json(p) for p in sorted(paths.metrics_dir.glob("*.json"))}
-    target = resolve_target()
+    timing = timing_metrics(timings_dir())
+    timing.pop("track", None)  # this stage's file is from its previous run
+    metrics["timing"] = timing
+    hashes = dvc_out_hashes(Path("dvc.lock"))
+    segmenter = load_segmenter(paths.model)
+    features = read_parquet(paths.features, what="features' user table")
     record = log_pipeline_run(
-        target=target,
+        target=resolve_target(),
         experiment=TrackConfig.from_params(params).experiment,
         params=flatten(params),
         metrics=flatten_metrics(metrics),
@@ -24,15 +52,46 @@ def main(params, paths):
             paths.report,
             *sorted(paths.plots.glob("*.png")),
             paths.k_selection,
+            paths.profiles,
             paths.clusters,
             paths.rules,
+            paths.contingency,
+            paths.ab_arms,
         ],
         candidates=pd.read_csv(paths.k_selection).to_dict("records"),
+        datasets=[
+            DatasetSpec("cohort", paths.cohort, "source", dvc_digest(paths.cohort, hashes)),
+            DatasetSpec(
+                "user_features", paths.features, "training", dvc_digest(paths.features, hashes)
+            ),
+        ],
+        model=ModelSpec(
+            segmenter=paths.model,
+            features=tuple(segmenter.features),
+            example=input_example(features, segmenter.features, source=str(paths.features)),
+            digest=dvc_digest(paths.model, hashes),
+        ),
     )
     write_json(record.__dict__, paths.run)
 
 
 if __name__ == "__main__":
     run_stage(
-        "track", main, ["metrics_dir", "report", "plots", "k_selection", "clusters", "rules", "run"]
+        "track",
+        main,
+        [
+            "metrics_dir",
+            "report",
+            "plots",
+            "k_selection",
+            "profiles",
+            "clusters",
+            "rules",
+            "contingency",
+            "ab_arms",
+            "cohort",
+            "features",
+            "model",
+            "run",
+        ],
     )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
@@ -299,6 +306,16 @@ class TestLoadOutcomes:
         message = str(info.value)
         assert column in message and rows in message and "\n" not in message
 
+    def test_message_names_the_file_and_plain_values(self):
+        bad = good_results()
+        bad.loc[[3, 8], "user_id"] = [998, 999]  # stays int64: numpy scalars in the message
+        with pytest.raises(DataError) as info:
+            ab.load_outcomes(bad, known_users=range(1, 11), groups=WEIGHTS, what="results.csv")
+        assert str(info.value) == (
+            "results.csv column 'user_id': 2 unknown user(s), not in the cohort (e.g. 998) "
+            "at rows 4, 9"
+        )
+
     def test_missing_column(self):
         with pytest.raises(DataError, match="'revenue'"):
             ab.load_outcomes(
@@ -429,30 +446,46 @@ class TestAnalyse:
 
     @pytest.mark.parametrize("method", ["holm", "fdr_bh"])
     def test_comparisons_and_correction(self, table, method):
+        """One family: A vs C, B vs C and the direct B vs A, adjusted together."""
         d = ab.analyse(table, weights=WEIGHTS, correction=method, alpha=0.05).to_dict()
-        (nc, xc) = COUNTS["C"]
-        raw = [proportions_ztest([COUNTS[t][1], xc], [COUNTS[t][0], nc])[1] for t in "AB"]
+        pairs = [("A", "C"), ("B", "C"), ("B", "A")]
+        assert d["comparisons"] == ["A_vs_C", "B_vs_C", "B_vs_A"]
+        raw = [
+            proportions_ztest([COUNTS[t][1], COUNTS[c][1]], [COUNTS[t][0], COUNTS[c][0]])[1]
+            for t, c in pairs
+        ]
         _, adjusted, _, _ = multipletests(raw, alpha=0.05, method=method)
-        for t, p, p_adj in zip("AB", raw, adjusted, strict=True):
-            low, high = confint_proportions_2indep(
-                COUNTS[t][1], COUNTS[t][0], xc, nc, method="newcomb"
-            )
-            assert d[f"{t}_vs_C_p_value"] == pytest.approx(p)
-            assert d[f"{t}_vs_C_p_adj"] == pytest.approx(p_adj)
-            assert d[f"{t}_vs_C_lift_ci_low"] == pytest.approx(low)
-            assert d[f"{t}_vs_C_lift_ci_high"] == pytest.approx(high)
-            assert d[f"{t}_vs_C_significant"] == bool(p_adj < 0.05)
+        for (t, c), p, p_adj in zip(pairs, raw, adjusted, strict=True):
+            (nt, xt), (nc, xc) = COUNTS[t], COUNTS[c]
+            low, high = confint_proportions_2indep(xt, nt, xc, nc, method="newcomb")
+            key = f"{t}_vs_{c}_"
+            assert d[key + "p_value"] == pytest.approx(p)
+            assert d[key + "p_adj"] == pytest.approx(p_adj)
+            assert d[key + "lift_abs"] == pytest.approx(xt / nt - xc / nc)
+            assert d[key + "lift_ci_low"] == pytest.approx(low)
+            assert d[key + "lift_ci_high"] == pytest.approx(high)
+            assert d[key + "significant"] == bool(p_adj < 0.05)
+
+    def test_without_direct_comparisons_the_family_is_vs_control(self, table):
+        res = ab.analyse(table, weights=WEIGHTS, direct=False)
+        raw = [c.conversion.p_value for c in res.comparisons]
+        _, adjusted, _, _ = multipletests(raw, method="holm")
+        assert res.direct == () and "B_vs_A_p_value" not in res.to_dict()
+        assert [c.p_adj for c in res.comparisons] == pytest.approx(list(adjusted))
 
     def test_revenue_family_matches_scipy(self, table):
         d = ab.analyse(table, weights=WEIGHTS).to_dict()
         rev = {g: r.to_numpy() for g, r in table.groupby("group")["revenue"]}
-        welch = [stats.ttest_ind(rev[t], rev["C"], equal_var=False).pvalue for t in "AB"]
+        pairs = [("A", "C"), ("B", "C"), ("B", "A")]
+        welch = [stats.ttest_ind(rev[t], rev[c], equal_var=False).pvalue for t, c in pairs]
         _, adjusted, _, _ = multipletests(welch, method="holm")
-        for t, p, p_adj in zip("AB", welch, adjusted, strict=True):
-            mw = stats.mannwhitneyu(rev[t], rev["C"], alternative="two-sided")
-            assert d[f"{t}_vs_C_revenue_welch_p_value"] == pytest.approx(p)
-            assert d[f"{t}_vs_C_revenue_p_adj"] == pytest.approx(p_adj)
-            assert d[f"{t}_vs_C_revenue_mw_p_value"] == pytest.approx(mw.pvalue)
+        for (t, c), p, p_adj in zip(pairs, welch, adjusted, strict=True):
+            mw = stats.mannwhitneyu(rev[t], rev[c], alternative="two-sided")
+            key = f"{t}_vs_{c}_"
+            assert d[key + "revenue_welch_p_value"] == pytest.approx(p)
+            assert d[key + "revenue_p_adj"] == pytest.approx(p_adj)
+            assert d[key + "revenue_mw_p_value"] == pytest.approx(mw.pvalue)
+            assert d[key + "revenue_diff"] == pytest.approx(rev[t].mean() - rev[c].mean())
             assert d[f"{t}_revenue_per_user"] == pytest.approx(rev[t].mean())
 
     def test_flat_metrics_are_json_safe(self, table):
@@ -493,13 +526,55 @@ class TestAnalyse:
             ab.analyse(table, weights=WEIGHTS, alpha=1.5)
 
 
+def holm_p(counts: dict[str, tuple[int, int]]) -> dict[tuple[str, str], float]:
+    """Holm-adjusted z-test p-values of A-C, B-C, B-A computed here with statsmodels."""
+    pairs = [("A", "C"), ("B", "C"), ("B", "A")]
+    raw = [
+        proportions_ztest([counts[t][1], counts[c][1]], [counts[t][0], counts[c][0]])[1]
+        for t, c in pairs
+    ]
+    return dict(zip(pairs, multipletests(raw, method="holm")[1], strict=True))
+
+
 class TestVerdict:
     def test_clear_winner(self):
-        table = make_table({"A": (4000, 440), "B": (4000, 640), "C": (4000, 400)})
-        v = ab.analyse(table, weights=WEIGHTS).verdict
+        counts = {"A": (4000, 440), "B": (4000, 640), "C": (4000, 400)}
+        v = ab.analyse(make_table(counts), weights=WEIGHTS).verdict
+        p = holm_p(counts)
+        assert p["B", "C"] < 0.05 and p["B", "A"] < 0.05  # the premise, checked independently
         assert v.winner == "B"
-        assert "B" in v.reason and "C" in v.reason and v.reason.endswith(".")
+        assert "B" in v.reason and "C" in v.reason and "above A" in v.reason
+        assert v.reason.endswith(".")
         assert set(v.significant_arms) == {"B"}
+
+    def test_both_beat_control_but_not_each_other_is_a_tie(self):
+        counts = {"A": (4000, 600), "B": (4000, 640), "C": (4000, 400)}
+        p = holm_p(counts)
+        assert p["A", "C"] < 0.05 and p["B", "C"] < 0.05 and p["B", "A"] > 0.05
+        v = ab.analyse(make_table(counts), weights=WEIGHTS).verdict
+        assert v.winner == ab.TIE
+        assert "B vs A" in v.reason and set(v.significant_arms) == {"A", "B"}
+
+    def test_beating_control_alone_does_not_beat_the_other_treatment(self):
+        """B beats C, A does not, but B vs A is not significant: no winner is claimed."""
+        counts = {"A": (3000, 375), "B": (3000, 420), "C": (3000, 330)}
+        p = holm_p(counts)
+        assert p["B", "C"] < 0.05 and p["A", "C"] > 0.05 and p["B", "A"] > 0.05
+        v = ab.analyse(make_table(counts), weights=WEIGHTS).verdict
+        assert v.winner == ab.TIE and v.significant_arms == ("B",)
+        assert "no treatment is shown to beat" in v.reason
+
+    def test_winner_needs_the_direct_comparison(self):
+        counts = {"A": (4000, 400), "B": (4000, 560), "C": (4000, 410)}
+        table = make_table(counts)
+        assert ab.analyse(table, weights=WEIGHTS).verdict.winner == "B"
+        # the same data without the direct comparison prove nothing about B vs A
+        assert ab.analyse(table, weights=WEIGHTS, direct=False).verdict.winner == ab.TIE
+
+    def test_single_treatment_wins_against_control_alone(self):
+        table = make_table({"B": (4000, 560), "C": (4000, 410)})
+        v = ab.analyse(table, weights={"B": 1, "C": 1}).verdict
+        assert v.winner == "B"
 
     def test_no_difference(self):
         v = ab.analyse(
@@ -646,6 +721,31 @@ class TestPowerAnalysis:
             NormalIndPower().power(h, 1000, 0.025, ratio=1.0)
         )
 
+    def test_pairs_include_the_direct_comparison(self):
+        pairs = ab.comparison_pairs(["A", "B", "C"], control="C")
+        assert pairs == [("A", "C"), ("B", "C"), ("B", "A")]
+        plan = ab.power_analysis(
+            {"A": 1200, "B": 900, "C": 1000},
+            baseline_rate=0.11,
+            mde=0.02,
+            correction="bonferroni",
+            pairs=pairs,
+        )
+        h = proportion_effectsize(0.13, 0.11)
+        assert plan.alpha_per_comparison == pytest.approx(0.05 / 3)
+        direct = plan.comparisons[2]
+        assert (direct.treatment, direct.control) == ("B", "A")
+        assert direct.power == pytest.approx(
+            NormalIndPower().power(h, nobs1=900, alpha=0.05 / 3, ratio=1200 / 900)
+        )
+        assert plan.to_dict()["B_vs_A_power"] == pytest.approx(direct.power)
+
+    def test_unknown_arm_in_pairs(self):
+        plan = ab.power_analysis(
+            {"A": 10, "C": 10}, baseline_rate=0.1, mde=0.02, pairs=[("B", "A")]
+        )
+        assert "'B'" in plan.error and plan.comparisons == ()
+
     def test_edge_cases_do_not_raise(self):
         missing = ab.power_analysis({"A": 10, "B": 10}, baseline_rate=0.1, mde=0.02)
         assert "'C'" in missing.error and missing.comparisons == ()
@@ -700,6 +800,27 @@ class TestCalibration:
         pvals = np.array([ab.revenue_test(r[0], r[1]).revenue_welch_p_value for r in revenue])
         assert 0.035 <= (pvals < 0.05).mean() <= 0.065
 
+    def test_aa_through_the_hashed_simulation(self):
+        """1,000 A/A experiments drawn by the pipeline's own hash-based simulation."""
+        ids = np.arange(2_000)
+        table = pd.DataFrame(
+            {
+                "user_id": ids,
+                "group": ab.assign_groups(ids, weights={"A": 1, "C": 1}, seed=1),
+                "perk": "p1",
+                "fit_perk": "p1",
+            }
+        )
+        model = ab.ResponseModel(0.1, 0.05, 0.0, 300.0, 80.0)  # everyone fits: p = 0.15
+        is_a = (table["group"] == "A").to_numpy()
+        pvals = []
+        for seed in range(1_000):
+            converted = ab.simulate_outcomes(table, model=model, seed=seed)["converted"].to_numpy()
+            a = arm("A", int(is_a.sum()), int(converted[is_a].sum()))
+            c = arm("C", int((~is_a).sum()), int(converted[~is_a].sum()))
+            pvals.append(ab.conversion_test(a, c).p_value)
+        assert 0.035 <= np.mean(np.array(pvals) < 0.05) <= 0.065
+
     def test_aa_end_to_end_family_wise(self):
         ids = np.arange(3_000)
         table = pd.DataFrame(
@@ -738,3 +859,303 @@ class TestCalibration:
         analytic = NormalIndPower().power(proportion_effectsize(p1, p0), n, 0.05)
         assert plan.comparisons[0].power == pytest.approx(analytic)
         assert abs((pvals < 0.05).mean() - analytic) <= 0.05
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _ab_params(**changes) -> dict:
+    from traveltide.config import read_params
+
+    params = read_params(ROOT / "params.yaml")
+    block = params["ab_test"]
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        target = block
+        for parent in parents:
+            target = target[parent]
+        target[key] = value
+    return params
+
+
+class TestABTestConfig:
+    def test_shipped_params_are_valid(self):
+        from traveltide.config import ABTestConfig
+
+        config = ABTestConfig.from_params(_ab_params())
+        assert config.outcomes == "simulate" and config.stratify_by is None
+        assert 0 < config.plan.baseline_rate < 1 and config.response.noise_sd >= 0
+
+    @pytest.mark.parametrize(
+        ("change", "needle"),
+        [
+            ({"outcomes": "/tmp/results.csv"}, "ab_test.outcomes"),
+            ({"outcomes": "data/campaign/results.txt"}, "ab_test.outcomes"),
+            ({"outcomes": "data/campaign/../../x.csv"}, "ab_test.outcomes"),
+            ({"outcomes": 5}, "ab_test.outcomes"),
+            ({"stratify_by": "segment"}, "ab_test.stratify_by"),
+            ({"plan__power": 1.5}, "ab_test.plan.power"),
+            ({"plan__mde_kind": "ratio"}, "ab_test.plan.mde_kind"),
+            ({"plan__baseline_rate": 0.9, "plan__mde": 0.2}, "ab_test.plan.baseline_rate"),
+            ({"response__noise_sd": -0.1}, "ab_test.response.noise_sd"),
+            ({"plan": [1]}, "ab_test.plan"),
+        ],
+    )
+    def test_bad_values_name_the_key(self, change, needle):
+        from traveltide.config import ABTestConfig
+
+        with pytest.raises(ConfigError, match=r"^params\.yaml: " + needle.replace(".", r"\.")):
+            ABTestConfig.from_params(_ab_params(**change))
+
+    def test_missing_new_key_is_named(self):
+        from traveltide.config import ABTestConfig
+
+        params = _ab_params()
+        del params["ab_test"]["plan"]["mde"]
+        with pytest.raises(ConfigError, match=r"missing key ab_test\.plan\.mde"):
+            ABTestConfig.from_params(params)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE_PATHS = ("features", "rules", "clusters", "personas", "campaign", "users", "arms", "metrics")
+SIGNALS = {
+    "no_cancellation_fees": "cancellation_rate",
+    "exclusive_discounts": "bargain_hunter_index",
+    "free_checked_bag": "avg_bags",
+    "one_night_free_hotel_with_flight": "total_spend_usd",
+    "free_hotel_meal": "avg_nights",
+}
+
+
+def _stage_module():
+    spec = importlib.util.spec_from_file_location("ab_test_stage", ROOT / "stages/ab_test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def stage_dir(tmp_path, monkeypatch) -> Path:
+    """Tiny upstream outputs (rules, clusters, features) for the ab_test stage, run from there
+    (ab_test.outcomes is relative to the repository root, where DVC runs the stage)."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(5)
+    n = 900
+    ids = np.arange(1000, 1000 + n) * 7
+    seg = rng.choice(["s1", "s2", "s3"], n)
+    clu = rng.integers(0, 4, n)
+    seg_perk = {"s1": "free_hotel_meal", "s2": "free_checked_bag", "s3": "exclusive_discounts"}
+    clu_perk = ["free_hotel_meal", "no_cancellation_fees", "exclusive_discounts", "free_hotel_meal"]
+    data = tmp_path / "data"
+    (data / "segments").mkdir(parents=True)
+    (data / "campaign").mkdir()
+    (data / "features").mkdir()
+    pd.DataFrame({"user_id": ids, "segment": seg, "perk": [seg_perk[s] for s in seg]}).to_parquet(
+        data / "segments/rules.parquet"
+    )
+    pd.DataFrame(
+        {
+            "user_id": ids[::-1],  # another order: the stage aligns by user_id
+            "cluster": clu[::-1],
+            "cluster_name": "c",
+            "perk": [clu_perk[c] for c in clu[::-1]],
+        }
+    ).to_parquet(data / "segments/clusters.parquet")
+    features = pd.DataFrame({"user_id": ids})
+    for column in SIGNALS.values():
+        features[column] = rng.lognormal(0, 1, n)
+    features.to_parquet(data / "features/user_features.parquet")
+    return tmp_path
+
+
+def _paths(root: Path, out: str = "out") -> argparse.Namespace:
+    names = {
+        "features": "data/features/user_features.parquet",
+        "rules": "data/segments/rules.parquet",
+        "clusters": "data/segments/clusters.parquet",
+        "personas": "data/raw/personas.parquet",
+        "campaign": "data/campaign",
+        "users": f"{out}/users.parquet",
+        "arms": f"{out}/arms.csv",
+        "metrics": f"{out}/ab_test.json",
+    }
+    return argparse.Namespace(**{k: root / v for k, v in names.items()})
+
+
+def _run_stage(root: Path, params: dict, out: str = "out") -> dict:
+    params = {**params, "perks": {"signals": SIGNALS}}
+    paths = _paths(root, out)
+    _stage_module().main(params, paths)
+    return json.loads(paths.metrics.read_text())
+
+
+class TestStage:
+    def test_simulated_run_writes_users_plan_and_analysis(self, stage_dir):
+        metrics = _run_stage(stage_dir, _ab_params())
+        users = pd.read_parquet(stage_dir / "out/users.parquet")
+        assert list(users.columns) == [
+            "user_id",
+            "group",
+            "perk",
+            "fit_perk",
+            "converted",
+            "revenue",
+        ]
+        rules = pd.read_parquet(stage_dir / "data/segments/rules.parquet").set_index("user_id")
+        ml = pd.read_parquet(stage_dir / "data/segments/clusters.parquet").set_index("user_id")
+        by = users.set_index("user_id")
+        a, b = by[by.group == "A"], by[by.group == "B"]
+        assert (a["perk"] == rules.loc[a.index, "perk"]).all()
+        assert (b["perk"] == ml.loc[b.index, "perk"]).all()
+        # the analysis equals statsmodels on the written per-user table
+        counts = {
+            g: (int((users.group == g).sum()), int(users.converted[users.group == g].sum()))
+            for g in "ABC"
+        }
+        raw = [
+            proportions_ztest([counts[t][1], counts[c][1]], [counts[t][0], counts[c][0]])[1]
+            for t, c in [("A", "C"), ("B", "C"), ("B", "A")]
+        ]
+        adjusted = multipletests(raw, method="holm")[1]
+        for key, p in zip(("A_vs_C", "B_vs_C", "B_vs_A"), adjusted, strict=True):
+            assert metrics[f"{key}_p_adj"] == pytest.approx(p)
+        # the plan: power at the assigned sizes, Bonferroni over the three comparisons
+        plan = _ab_params()["ab_test"]["plan"]
+        h = proportion_effectsize(plan["baseline_rate"] + plan["mde"], plan["baseline_rate"])
+        for t, c in [("A", "C"), ("B", "C"), ("B", "A")]:
+            expected = NormalIndPower().power(
+                h, nobs1=counts[t][0], alpha=0.05 / 3, ratio=counts[c][0] / counts[t][0]
+            )
+            assert metrics[f"{t}_vs_{c}_power"] == pytest.approx(expected)
+            assert metrics[f"{t}_vs_{c}_mde_abs"] > 0
+        assert metrics["outcomes"] == "simulate" and metrics["fit_source"] == "behaviour"
+        assert metrics["verdict_winner"] in {"A", "B", "C", ab.TIE, ab.NO_DIFFERENCE}
+        arms = pd.read_csv(stage_dir / "out/arms.csv")
+        assert list(arms["comparison"]) == ["A vs C", "B vs C"]
+
+    def test_outputs_are_byte_deterministic(self, stage_dir):
+        _run_stage(stage_dir, _ab_params(), out="one")
+        _run_stage(stage_dir, _ab_params(), out="two")
+        for name in ("users.parquet", "arms.csv", "ab_test.json"):
+            assert (stage_dir / "one" / name).read_bytes() == (
+                stage_dir / "two" / name
+            ).read_bytes()
+
+    @pytest.mark.parametrize(
+        ("stratify_by", "column"), [("cluster", "cluster"), ("rule_segment", "segment")]
+    )
+    def test_stratified_assignment_balances_each_stratum(self, stage_dir, stratify_by, column):
+        metrics = _run_stage(stage_dir, _ab_params(stratify_by=stratify_by))
+        users = pd.read_parquet(stage_dir / "out/users.parquet")
+        source = "clusters" if column == "cluster" else "rules"
+        strata = pd.read_parquet(stage_dir / f"data/segments/{source}.parquet")
+        table = pd.crosstab(
+            users.merge(strata, on="user_id")[column], users.sort_values("user_id").group.to_numpy()
+        )
+        for stratum, row in table.iterrows():
+            assert row.max() - row.min() <= 1, (stratum, row.to_dict())
+        assert metrics["stratify_by"] == stratify_by
+
+    def _results(self, stage_dir) -> pd.DataFrame:
+        _run_stage(stage_dir, _ab_params(), out="sim")
+        users = pd.read_parquet(stage_dir / "sim/users.parquet")
+        return users[["user_id", "group", "converted", "revenue"]]
+
+    def test_real_results_file_is_analysed(self, stage_dir):
+        results = self._results(stage_dir).iloc[:-50].copy()  # 50 cohort users without outcome
+        results.loc[results.index[:3], "group"] = "C"  # a campaign that moved some users
+        results["converted"] = results["converted"].astype(int)  # 1/0 in the file
+        results.to_csv(stage_dir / "data/campaign/results.csv", index=False)
+        metrics = _run_stage(stage_dir, _ab_params(outcomes="data/campaign/results.csv"))
+        moved = int((self._results(stage_dir).group.iloc[:3] != "C").sum())
+        assert metrics["outcomes_users"] == len(results)
+        assert metrics["outcomes_users_missing"] == 50
+        assert metrics["outcomes_group_mismatch"] == moved
+        assert "fit_source" not in metrics
+        n = {g: int((results.group == g).sum()) for g in "ABC"}
+        x = {g: int(results.converted[results.group == g].sum()) for g in "ABC"}
+        z, p = proportions_ztest([x["B"], x["C"]], [n["B"], n["C"]])
+        assert metrics["B_vs_C_p_value"] == pytest.approx(p)
+        assert metrics["srm_p_value"] == pytest.approx(
+            stats.chisquare([n[g] for g in "ABC"], [len(results) / 3] * 3).pvalue
+        )
+        users = pd.read_parquet(stage_dir / "out/users.parquet")
+        assert list(users.columns) == ["user_id", "group", "perk", "converted", "revenue"]
+        assert users["user_id"].is_monotonic_increasing and len(users) == len(results)
+
+    def test_results_parquet_is_read(self, stage_dir):
+        self._results(stage_dir).to_parquet(stage_dir / "data/campaign/results.parquet")
+        metrics = _run_stage(stage_dir, _ab_params(outcomes="data/campaign/results.parquet"))
+        simulated = json.loads((stage_dir / "sim/ab_test.json").read_text())
+        assert metrics["B_vs_C_p_value"] == pytest.approx(simulated["B_vs_C_p_value"])
+
+    def test_results_outside_the_campaign_folder_are_refused(self, stage_dir):
+        self._results(stage_dir).to_csv(stage_dir / "results.csv", index=False)
+        with pytest.raises(ConfigError, match=r"ab_test\.outcomes must be a file inside"):
+            _run_stage(stage_dir, _ab_params(outcomes="results.csv"))
+
+    def test_bad_results_file_stops_the_stage_with_one_line(self, stage_dir):
+        results = self._results(stage_dir)
+        results.loc[[3, 8], "user_id"] = [1, 2]  # rows 4 and 9 of the file: unknown users
+        results.to_csv(stage_dir / "data/campaign/results.csv", index=False)
+        params = _ab_params(outcomes="data/campaign/results.csv")
+        params["perks"] = {"signals": SIGNALS}
+        (stage_dir / "params.yaml").write_text(yaml.safe_dump(params))
+        args = [f"--{name}={getattr(_paths(Path('.')), name)}" for name in STAGE_PATHS]
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "stages/ab_test.py"), *args],
+            cwd=stage_dir,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TRAVELTIDE_LOG_LEVEL": "WARNING"},
+            timeout=120,
+        )
+        assert proc.returncode == 1
+        lines = proc.stderr.strip().splitlines()
+        assert lines == [
+            "error: ab_test: data/campaign/results.csv column 'user_id': 2 unknown user(s), "
+            "not in the cohort (e.g. 1) at rows 4, 9"
+        ], proc.stderr
+        assert not (stage_dir / "out/users.parquet").exists()
+
+
+# --------------------------------------------------------------------------- report sections
+
+
+class TestReportSections:
+    def metrics(self, counts) -> dict:
+        res = ab.analyse(make_table(counts), weights=WEIGHTS)
+        plan = ab.power_analysis(
+            {g: n for g, (n, _) in counts.items()},
+            baseline_rate=0.1,
+            mde=0.02,
+            correction="bonferroni",
+            pairs=ab.comparison_pairs(WEIGHTS),
+        )
+        return {**res.to_dict(), **plan.to_dict()}
+
+    def test_verdict_and_power_tables(self):
+        from traveltide.report import ab_power_section, ab_verdict_section
+
+        m = self.metrics({"A": (4000, 440), "B": (4000, 640), "C": (4000, 400)})
+        verdict = ab_verdict_section(m)
+        assert "<strong>Winner: B</strong>" in verdict
+        assert verdict.count("<tr>") == 1 + 3  # header + A vs C, B vs C, B vs A
+        assert f"{100 * m['B_vs_A_lift_abs']:+.2f} pts" in verdict
+        assert "no mismatch" in verdict
+        power = ab_power_section(m)
+        assert power.count("<tr>") == 1 + 3
+        assert f"{100 * m['B_vs_A_power']:.1f}%" in power
+        assert "Bonferroni over 3" in power
+
+    def test_sections_survive_edge_cases(self):
+        from traveltide.report import ab_power_section, ab_verdict_section
+
+        m = self.metrics({"A": (0, 0), "B": (300, 0), "C": (300, 0)})
+        verdict = ab_verdict_section(m)
+        assert "has no users" in verdict and "inconclusive" in verdict
+        assert "has no users" in ab_power_section(m)
+        assert "n/a" in ab_verdict_section({})

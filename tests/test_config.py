@@ -6,6 +6,7 @@ import yaml
 
 from traveltide.config import (
     ABTestConfig,
+    CleanConfig,
     ClusterConfig,
     CohortConfig,
     RulesConfig,
@@ -22,7 +23,7 @@ def params():
 
 def test_repository_params_are_valid(params):
     assert CohortConfig.from_params(params).min_sessions == 7
-    assert ClusterConfig.from_params(params).k == 5
+    assert ClusterConfig.from_params(params).k == 7  # the planted personas: docs/clustering.md
     assert len(RulesConfig.from_params(params).priority) == 5
     assert ABTestConfig.from_params(params).weights == {"A": 1.0, "B": 1.0, "C": 1.0}
 
@@ -52,6 +53,26 @@ def test_bad_values_name_the_key(params, block, key, value, message):
     loader = {"cluster": ClusterConfig, "cohort": CohortConfig, "ab_test": ABTestConfig}[block]
     with pytest.raises(ConfigError, match=f"^params.yaml: .*{message[:20]}".replace("[", r"\[")):
         loader.from_params(bad)
+
+
+@pytest.mark.parametrize(
+    ("caps", "message"),
+    [
+        ("0.99", "clean.outlier_caps must be a mapping"),
+        ({"method": "winsor"}, "clean.outlier_caps.method must be one of"),
+        ({"quantile": 1.5}, r"clean.outlier_caps.quantile must be in \[0.5, 1.0\]"),
+        ({"columns": "page_clicks"}, "clean.outlier_caps.columns must be a list"),
+        ({"columns": ["page clicks; --"]}, r"clean.outlier_caps.columns\[0\] must be an ident"),
+    ],
+)
+def test_bad_outlier_caps_name_the_key(params, caps, message):
+    bad = copy.deepcopy(params)
+    if isinstance(caps, dict):
+        bad["clean"]["outlier_caps"].update(caps)
+    else:
+        bad["clean"]["outlier_caps"] = caps
+    with pytest.raises(ConfigError, match=message):
+        CleanConfig.from_params(bad)
 
 
 def test_missing_key_and_block(params):
@@ -84,7 +105,7 @@ def test_missing_file(tmp_path):
 
 def test_flatten_is_dotted_and_complete(params):
     flat = flatten(params)
-    assert flat["cluster.k"] == "5"
+    assert flat["cluster.k"] == "7"
     assert flat["ab_test.response.base_rate"] == "0.1"
     leaves = 0
 

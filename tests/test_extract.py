@@ -2,6 +2,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from traveltide.config import CohortConfig
 from traveltide.db import Source, redact
@@ -72,3 +73,86 @@ def test_unreachable_database_names_host_not_password():
     message = str(err.value)
     assert "127.0.0.1" in message and "traveltide" in message and "hunter2" not in message
     assert "hunter2" not in redact(url)
+
+
+@pytest.mark.parametrize(
+    ("user", "database", "expected"),
+    [
+        ("tt_no_such_role", "test", 'role "tt_no_such_role" does not exist'),
+        ("postgres", "tt_no_such_db", 'database "tt_no_such_db" does not exist'),
+    ],
+)
+def test_rejected_credentials_are_one_line_without_password(postgres, user, database, expected):
+    """The real server refuses the login (this server trusts local passwords, so the refusals
+    we can provoke are an unknown role and an unknown database)."""
+    server = sa.make_url(postgres)
+    url = f"postgresql://{user}:S3cr3t-pw@{server.host}:{server.port}/{database}"
+    with pytest.raises(SourceError) as err:
+        extract_cohort(Source(url), CONFIG)
+    message = str(err.value)
+    assert "\n" not in message and expected in message
+    assert f"{server.host}:{server.port}/{database}" in message
+    assert "S3cr3t-pw" not in message and "***" in message
+
+
+def faulty_source(small_db, folder, **tables: pd.DataFrame) -> Source:
+    """The small database with some tables replaced."""
+    for table in ("users", "sessions", "flights", "hotels"):
+        write_parquet(tables.get(table, getattr(small_db, table)), folder / f"{table}.parquet")
+    return Source(None, folder)
+
+
+def a_cohort_trip(small_db, table: str) -> str:
+    cohort = reference_cohort(small_db, CONFIG)
+    trips = set(cohort["trip_id"].dropna()) & set(getattr(small_db, table)["trip_id"])
+    return sorted(trips)[0]
+
+
+def test_conflicting_duplicate_keys_are_named(small_db, tmp_path):
+    user = int(reference_cohort(small_db, CONFIG)["user_id"].iloc[0])
+    users = small_db.users
+    twin = users[users["user_id"] == user].assign(gender="X")
+    source = faulty_source(small_db, tmp_path / "u", users=pd.concat([users, twin]))
+    with pytest.raises(DataError, match=rf"users: duplicate primary key user_id {user} .*gender"):
+        extract_cohort(source, CONFIG)
+
+    trip = a_cohort_trip(small_db, "flights")
+    flights = small_db.flights
+    twin = flights[flights["trip_id"] == trip].assign(seats=99)
+    source = faulty_source(small_db, tmp_path / "f", flights=pd.concat([flights, twin]))
+    with pytest.raises(DataError, match=rf"flights: duplicate primary key trip_id '{trip}'.*seats"):
+        extract_cohort(source, CONFIG)
+
+
+def test_identical_duplicate_sessions_are_left_to_clean(small_db, tmp_path):
+    sessions = small_db.sessions
+    first = reference_cohort(small_db, CONFIG)["session_id"].iloc[0]
+    twin = sessions[sessions["session_id"] == first]
+    source = faulty_source(small_db, tmp_path / "s", sessions=pd.concat([sessions, twin]))
+    got = extract_cohort(source, CONFIG)
+    assert (got["session_id"] == first).sum() == 2
+
+
+def test_null_in_a_required_column_is_named(small_db, tmp_path):
+    cohort_ids = set(reference_cohort(small_db, CONFIG)["session_id"])
+    sessions = small_db.sessions.copy()
+    hit = sessions["session_id"].isin(cohort_ids) & (sessions.index % 3 == 0)
+    sessions["page_clicks"] = sessions["page_clicks"].astype("Int64").mask(hit)
+    source = faulty_source(small_db, tmp_path / "s", sessions=sessions)
+    with pytest.raises(DataError, match=rf"sessions.page_clicks is NULL in {int(hit.sum()):,} of"):
+        extract_cohort(source, CONFIG)
+
+    trip = a_cohort_trip(small_db, "hotels")
+    hotels = small_db.hotels.copy()
+    hotels["rooms"] = hotels["rooms"].astype("Int64").mask(hotels["trip_id"] == trip)
+    source = faulty_source(small_db, tmp_path / "h", hotels=hotels)
+    with pytest.raises(DataError, match=r"hotels.rooms is NULL in [1-9]"):
+        extract_cohort(source, CONFIG)
+
+
+def test_session_without_a_user_is_named(small_db, tmp_path):
+    user = int(reference_cohort(small_db, CONFIG)["user_id"].iloc[-1])
+    users = small_db.users[small_db.users["user_id"] != user]
+    source = faulty_source(small_db, tmp_path / "u", users=users)
+    with pytest.raises(DataError, match=rf"users: no row for user_id {user} of the cohort"):
+        extract_cohort(source, CONFIG)

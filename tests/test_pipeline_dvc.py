@@ -7,11 +7,7 @@ repro, a no-op repro, one experiment, then a queue of experiments on two workers
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import schema_url
+from pipeline_repo import PipelineRepo, build_repo, run, stages_ran
 
 pytestmark = pytest.mark.integration
 
@@ -39,25 +36,6 @@ ALL_STAGES = {
 }
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
-
-
-def stages_ran(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([a-z_]+)'", output))
-
-
-def changed_stages(repo: Path, env: dict[str, str]) -> set[str]:
-    """Stages `dvc status` lists; `source` is always among them (it is always_changed)."""
-    out = run(["dvc", "status", "--json"], repo, env).stdout
-    return set(json.loads(out))
-
-
 def mlflow_runs(repo: Path) -> list:
     import mlflow
 
@@ -71,33 +49,13 @@ def mlflow_runs(repo: Path) -> list:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pipeline") / "repo"
-    path.mkdir()
-    for item in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "pyproject.toml"):
-        shutil.copy(ROOT / item, path / item)
-    for folder in ("stages", "src"):
-        shutil.copytree(
-            ROOT / folder, path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-        )
-    params = yaml.safe_load((path / "params.yaml").read_text())
-    params["generate"]["scale"] = SCALE
-    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DVC_", "TRAVELTIDE_DB"))
-    }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["TRAVELTIDE_LOG_LEVEL"] = "WARNING"
-    run(["git", "init", "-q", "-b", "main"], path, env)
-    run(["git", "config", "user.email", "ci@example.com"], path, env)
-    run(["git", "config", "user.name", "ci"], path, env)
-    run(["dvc", "init", "-q"], path, env)
-    run(["dvc", "config", "core.analytics", "false"], path, env)
-    run(["git", "add", "-A"], path, env)
-    run(["git", "commit", "-q", "-m", "pipeline"], path, env)
-    first = run(["dvc", "repro"], path, env)
-    return {"path": path, "env": env, "repro": first.stdout + first.stderr}
+    built = build_repo(tmp_path_factory.mktemp("pipeline"), SCALE)
+    first = built.run("dvc", "repro")
+    return {"path": built.path, "env": built.env, "repro": first.stdout + first.stderr}
+
+
+def changed_stages(path: Path, env: dict[str, str]) -> set[str]:
+    return PipelineRepo(path, env).changed_stages()
 
 
 def test_repro_builds_every_stage_and_logs_one_run(repo):
@@ -105,8 +63,8 @@ def test_repro_builds_every_stage_and_logs_one_run(repo):
     assert stages_ran(repo["repro"]) == ALL_STAGES
     metrics = {p.stem: json.loads(p.read_text()) for p in (path / "metrics").glob("*.json")}
     assert metrics["extract"]["users"] > 50
-    assert metrics["features"]["features"] >= 20
-    assert -1 <= metrics["cluster"]["silhouette"] <= 1 and metrics["cluster"]["k"] == 5
+    assert metrics["features"]["n_features"] >= 50
+    assert -1 <= metrics["cluster"]["silhouette"] <= 1 and metrics["cluster"]["k"] == 7
     assert 0 <= metrics["compare"]["nmi"] <= 1 and -1 <= metrics["compare"]["ari"] <= 1
     assert any("lift" in key for key in metrics["ab_test"])
     assert metrics["ab_test"]["srm_p_value"] is not None
@@ -115,7 +73,7 @@ def test_repro_builds_every_stage_and_logs_one_run(repo):
     runs = mlflow_runs(path)
     assert len(runs) == 1
     only = runs[0]
-    assert only.data.params["cluster.k"] == "5"
+    assert only.data.params["cluster.k"] == "7"
     assert only.data.params["generate.scale"] == str(SCALE)
     for key in ("cluster.silhouette", "compare.ari", "compare.nmi", "ab_test.B_vs_C_lift_abs"):
         assert key in only.data.metrics, key

@@ -8,8 +8,10 @@ missing control) come back as results whose ``error``/``note`` says so, with NaN
 Contract errors (bad weights, a malformed results file) raise ConfigError or DataError.
 
 Primary metric: conversion (two-proportion z-test, Fisher exact for small expected counts,
-Holm or Benjamini-Hochberg across the treatment-vs-control comparisons). Secondary metric:
-revenue per user (Welch t and Mann-Whitney U, corrected the same way as its own family).
+Holm or Benjamini-Hochberg over one family: each treatment vs control and the direct B vs A).
+Secondary metric: revenue per user (Welch t and Mann-Whitney U, corrected the same way as its
+own family). A treatment wins only when it beats the control and the other treatment
+(``decide``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ MdeKind = Literal["absolute", "relative"]
 
 NO_DIFFERENCE = "no significant difference"
 INCONCLUSIVE = "inconclusive"
+TIE = "tie"  # a treatment beats control, but none is shown to beat the other treatments
 NO_PERK = "none"
 SRM_THRESHOLD = 0.001  # Kohavi, Tang & Xu (2020), ch. 21: flag SRM at p < 0.001
 MIN_EXPECTED = 5.0  # Cochran (1954): chi-square/normal approximations need expected >= 5
@@ -75,6 +78,11 @@ def _rows(mask: np.ndarray | pd.Series) -> str:
     more = len(positions) - _MAX_ROWS_SHOWN
     label = "row" if len(positions) == 1 else "rows"
     return f"{label} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: numpy scalars as plain Python (7, not np.int64(7))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _json_value(value: Any) -> Any:
@@ -132,7 +140,7 @@ def _check_ids(ids: pd.Series, *, what: str) -> None:
         example = ids[dup].iloc[0]
         raise DataError(
             f"{what} column 'user_id': {int(ids.duplicated().sum())} duplicated id(s) "
-            f"(e.g. {example!r}) at {_rows(dup)}"
+            f"(e.g. {_show(example)}) at {_rows(dup)}"
         )
 
 
@@ -348,15 +356,19 @@ def _bool_like(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def load_outcomes(
-    results: pd.DataFrame, *, known_users: Iterable[Any], groups: Iterable[str]
+    results: pd.DataFrame,
+    *,
+    known_users: Iterable[Any],
+    groups: Iterable[str],
+    what: str = "outcomes",
 ) -> pd.DataFrame:
     """Validate a real campaign results table and return user_id, group, converted, revenue.
 
-    Raises DataError in one line naming the column and the first offending rows (1-based
-    data rows): missing columns or values, duplicate or unknown user_ids, unknown groups,
-    non-boolean ``converted``, non-numeric/negative revenue, revenue without a conversion.
+    Raises DataError in one line starting with ``what`` (the file name), naming the column
+    and the first offending rows (1-based data rows: row 1 is the line after a CSV header):
+    missing columns or values, duplicate or unknown user_ids, unknown groups, non-boolean
+    ``converted``, non-numeric/negative revenue, revenue without a conversion.
     """
-    what = "outcomes"
     absent = [c for c in RESULT_COLUMNS if c not in results.columns]
     if absent:
         raise DataError(
@@ -377,9 +389,8 @@ def load_outcomes(
     unknown = ~frame["user_id"].isin(known).to_numpy()
     if unknown.any():
         raise DataError(
-            f"{what} column 'user_id': {unknown.sum()} user(s) not in the "
-            f"assignment (e.g. {frame['user_id'][unknown].iloc[0]!r}) at "
-            f"{_rows(unknown)}"
+            f"{what} column 'user_id': {unknown.sum()} unknown user(s), not in the "
+            f"cohort (e.g. {_show(frame['user_id'][unknown].iloc[0])}) at {_rows(unknown)}"
         )
     allowed = [str(g) for g in groups]
     group = frame["group"].astype(str)
@@ -394,7 +405,7 @@ def load_outcomes(
     if bad.any():
         raise DataError(
             f"{what} column 'converted': {bad.sum()} value(s) not true/false/1/0 "
-            f"(e.g. {frame['converted'][bad].iloc[0]!r}) at {_rows(bad)}"
+            f"(e.g. {_show(frame['converted'][bad].iloc[0])}) at {_rows(bad)}"
         )
     revenue = pd.to_numeric(frame["revenue"], errors="coerce").astype(float)
     bad = ~np.isfinite(revenue.to_numpy())
@@ -509,12 +520,15 @@ def power_analysis(
     alpha: float = 0.05,
     power: float = 0.8,
     correction: PlanCorrection = "none",
+    pairs: Sequence[tuple[str, str]] | None = None,
 ) -> PowerPlan:
-    """Power of each treatment vs control at the planned sizes, and the MDE at ``power``.
+    """Power of each comparison at the planned sizes, and the MDE at ``power``.
 
-    ``mde`` is the lift to detect, absolute (0.02 = +2 points) or relative (0.2 = +20%).
-    ``correction="bonferroni"`` plans each comparison at alpha / m, a conservative plan
-    for Holm (whose first step uses exactly alpha / m).
+    ``mde`` is the lift to detect, absolute (0.02 = +2 points) or relative (0.2 = +20%),
+    over ``baseline_rate`` (the rate of the second arm of each pair).
+    ``pairs`` lists (treatment, baseline) arm pairs; by default each treatment vs control.
+    ``correction="bonferroni"`` plans each comparison at alpha / m (m = number of pairs),
+    a conservative plan for Holm (whose first step uses exactly alpha / m).
     """
     alpha = _check_alpha(alpha)
     _check_choice(mde_kind, ("absolute", "relative"), param="mde_kind")
@@ -532,8 +546,9 @@ def power_analysis(
     for arm, n in n_per_arm.items():
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ConfigError(f"n_per_arm.{arm}: must be an integer >= 0, got {n!r}")
-    treatments = [a for a in n_per_arm if a != control]
-    m = max(len(treatments), 1)
+    if pairs is None:
+        pairs = [(a, control) for a in n_per_arm if a != control]
+    m = max(len(pairs), 1)
     alpha_c = alpha / m if correction == "bonferroni" else alpha
     common = dict(
         control=control,
@@ -544,24 +559,28 @@ def power_analysis(
         target_power=float(power),
         correction=correction,
     )
-    if control not in n_per_arm:
+    unknown = sorted({a for pair in pairs for a in pair if a not in n_per_arm})
+    if unknown:
+        what = "control arm" if unknown == [control] else "arm(s)"
         return PowerPlan(
-            **common, comparisons=(), error=f"control arm {control!r} is not among the arms"
+            **common,
+            comparisons=(),
+            error=f"{what} {', '.join(map(repr, unknown))} not among the arms",
         )
     h = float(proportion_effectsize(target, baseline_rate))
     results = tuple(
         _power_one(
             t,
-            control,
+            c,
             int(n_per_arm[t]),
-            int(n_per_arm[control]),
+            int(n_per_arm[c]),
             p0=baseline_rate,
             p1=target,
             h=h,
             alpha=alpha_c,
             target_power=power,
         )
-        for t in treatments
+        for t, c in pairs
     )
     return PowerPlan(**common, comparisons=results)
 
@@ -731,7 +750,9 @@ class RevenueTest:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One treatment vs the control, with p-values adjusted across all treatments."""
+    """One arm against another: a treatment vs the control, or one treatment vs another
+    (``control`` is then the other treatment, e.g. B vs A). ``p_adj`` is adjusted over the
+    whole family of comparisons of the analysis (vs control and direct alike)."""
 
     treatment: str
     control: str
@@ -745,7 +766,10 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The decision: an arm, ``no significant difference``, or ``inconclusive`` (SRM/errors)."""
+    """The decision: an arm, ``tie``, ``no significant difference`` or ``inconclusive``.
+
+    ``significant_arms``: treatments whose conversion differs significantly from control.
+    """
 
     winner: str
     reason: str
@@ -765,6 +789,12 @@ class ABAnalysis:
     comparisons: tuple[Comparison, ...]
     verdict: Verdict
     error: str | None = None
+    direct: tuple[Comparison, ...] = ()  # treatment vs treatment (B vs A), same family
+
+    @property
+    def all_comparisons(self) -> tuple[Comparison, ...]:
+        """Every comparison of the family: each treatment vs control, then the direct ones."""
+        return self.comparisons + self.direct
 
     def to_dict(self) -> dict[str, Any]:
         """Flat, JSON-safe metrics (NaN -> None), stable keys for DVC and MLflow."""
@@ -793,7 +823,8 @@ class ABAnalysis:
             omnibus_dof=o.dof,
             omnibus_error=o.error,
         )
-        for c in self.comparisons:
+        out["comparisons"] = [f"{c.treatment}_vs_{c.control}" for c in self.all_comparisons]
+        for c in self.all_comparisons:
             prefix = f"{c.treatment}_vs_{c.control}_"
             for part in (c.conversion, c.revenue):
                 for f in fields(part):
@@ -1062,6 +1093,33 @@ def adjust_p_values(
     return adjusted, reject
 
 
+def _pts(x: float) -> str:
+    return f"{100 * x:+.2f} pts"
+
+
+def _describe(c: Comparison, label: str) -> str:
+    """One comparison in words: 'B vs C +3.95 pts (11.77% -> 15.72%, Holm p = 0.0005)'."""
+    cv = c.conversion
+    if cv.error or not math.isfinite(c.p_adj):
+        return f"{c.treatment} vs {c.control} not tested ({cv.error or 'no p-value'})"
+    return (
+        f"{c.treatment} vs {c.control} {_pts(cv.lift_abs)} ({100 * cv.rate_control:.2f}% -> "
+        f"{100 * cv.rate_treatment:.2f}%, {label} p = {c.p_adj:.2g})"
+    )
+
+
+def _beats(winner: str, other: str, direct: Sequence[Comparison]) -> Comparison | None:
+    """The direct comparison showing ``winner`` significantly above ``other``, if any."""
+    for d in direct:
+        if not d.significant or not math.isfinite(d.conversion.lift_abs):
+            continue
+        if (d.treatment, d.control) == (winner, other) and d.conversion.lift_abs > 0:
+            return d
+        if (d.treatment, d.control) == (other, winner) and d.conversion.lift_abs < 0:
+            return d
+    return None
+
+
 def decide(
     comparisons: Sequence[Comparison],
     *,
@@ -1069,12 +1127,22 @@ def decide(
     control: str,
     alpha: float,
     correction: str,
+    direct: Sequence[Comparison] = (),
 ) -> Verdict:
-    """Pick the winner on conversion from adjusted p-values; SRM or no valid test -> inconclusive.
+    """The verdict on conversion (primary metric) from adjusted p-values.
 
-    A treatment wins when it is significantly above the control (the largest significant
-    lift if several; treatments are not tested against each other). The control wins only
-    when every treatment is significantly below it.
+    Every p-value is adjusted over one family: each treatment vs control and each direct
+    treatment-vs-treatment comparison (``direct``), so every claim below holds at ``alpha``
+    family-wise (Holm) or as a false discovery rate (BH).
+
+    - SRM, or no comparison could be tested: ``inconclusive`` (nothing is trusted).
+    - A treatment wins when it converts significantly above the control AND significantly
+      above every other treatment in their direct comparison: beating control shows the
+      perk works, beating the other shows it is the better policy. A missing direct
+      comparison proves nothing.
+    - ``tie``: some treatment beats the control, but none is shown to beat the others.
+    - The control wins when every treatment converts significantly below it.
+    - Otherwise ``no significant difference``.
     """
     if srm.flag:
         return Verdict(
@@ -1092,15 +1160,31 @@ def decide(
     label = "Holm" if correction == "holm" else "BH"
     up = [c for c in valid if c.significant and c.conversion.lift_abs > 0]
     down = [c for c in valid if c.significant and c.conversion.lift_abs < 0]
+    treatments = [c.treatment for c in comparisons]
     if up:
-        best = max(up, key=lambda c: c.conversion.lift_abs)
-        cv = best.conversion
+        for c in sorted(up, key=lambda c: -c.conversion.lift_abs):
+            others = [t for t in treatments if t != c.treatment]
+            proofs = [_beats(c.treatment, o, direct) for o in others]
+            if all(proofs):
+                vs_others = "".join(
+                    f" and above {o} ({_describe(d, label)})"
+                    for o, d in zip(others, proofs, strict=True)
+                )
+                return Verdict(
+                    c.treatment,
+                    f"{c.treatment} wins on conversion: significantly above {control} "
+                    f"({_describe(c, label)}){vs_others}, at {label}-adjusted alpha {alpha:g}.",
+                    tuple(x.treatment for x in up + down),
+                )
+        names = " and ".join(c.treatment for c in up)
+        verb = "converts" if len(up) == 1 else "convert"
+        pairs = "; ".join(_describe(d, label) for d in direct) or "no direct comparison"
         return Verdict(
-            best.treatment,
-            f"{best.treatment} converts {100 * cv.lift_abs:.2f} points above {control} "
-            f"({100 * cv.rate_treatment:.2f}% vs {100 * cv.rate_control:.2f}%, {label}-adjusted "
-            f"p = {best.p_adj:.2g} < {alpha:g}).",
-            tuple(c.treatment for c in up),
+            TIE,
+            f"{names} {verb} significantly above {control} "
+            f"({'; '.join(_describe(c, label) for c in up)}), but no treatment is shown to "
+            f"beat the other(s) directly ({pairs}; {label}-adjusted alpha {alpha:g}).",
+            tuple(x.treatment for x in up + down),
         )
     if len(down) == len(comparisons):
         return Verdict(
@@ -1163,6 +1247,21 @@ def _missing_revenue(error: str) -> RevenueTest:
     )
 
 
+def comparison_pairs(
+    arms: Iterable[str], *, control: str = "C", direct: bool = True
+) -> list[tuple[str, str]]:
+    """The (treatment, baseline) pairs of one analysis family, in a fixed order.
+
+    Each treatment vs the control, then with ``direct`` each pair of treatments, the later
+    arm against the earlier: with arms A, B, C that is A vs C, B vs C, B vs A (ML vs rules).
+    """
+    treatments = [a for a in arms if a != control]
+    pairs = [(t, control) for t in treatments]
+    if direct:
+        pairs += [(b, a) for i, a in enumerate(treatments) for b in treatments[i + 1 :]]
+    return pairs
+
+
 def analyse(
     table: pd.DataFrame,
     *,
@@ -1170,11 +1269,15 @@ def analyse(
     weights: Mapping[str, float],
     alpha: float = 0.05,
     correction: Correction = "holm",
+    direct: bool = True,
 ) -> ABAnalysis:
-    """Analyse an A/B/C test: SRM, omnibus chi-square, each treatment vs control, verdict.
+    """Analyse an A/B/C test: SRM, omnibus chi-square, pairwise comparisons, verdict.
 
     ``table`` has user_id, group, converted, revenue (revenue per user, 0 if not converted).
     Treatments are the arms of ``weights`` other than ``control``, in ``weights`` order.
+    Each treatment is compared with the control and, with ``direct``, each treatment with
+    each other treatment (B vs A). Conversion p-values are adjusted over all of these at
+    once (one family), revenue p-values likewise as their own family.
     Statistical edge cases never raise: they show up as ``error``/``note`` with NaN figures.
     """
     w = validate_weights(weights)
@@ -1187,27 +1290,29 @@ def analyse(
     by_arm = {a.group: a for a in arms}
     revenue = {g: r.to_numpy() for g, r in frame.groupby("group", sort=False)["revenue"]}
     error = None if control in w else f"control arm {control!r} is not among the arms"
+    treatments = [a for a in w if a != control]
+    pairs = comparison_pairs(w, control=control, direct=direct)
     tests = []
-    for t in (a for a in w if a != control):
-        if error:
+    for t, c in pairs:
+        if c == control and error:
             conv = _conversion_failure(by_arm[t], ArmStats(control, 0, 0, _NAN, _NAN), error)
             rev = _missing_revenue(error)
         else:
-            conv = conversion_test(by_arm[t], by_arm[control], alpha=alpha)
+            conv = conversion_test(by_arm[t], by_arm[c], alpha=alpha)
             rev = revenue_test(
-                revenue.get(t, np.empty(0)), revenue.get(control, np.empty(0)), alpha=alpha
+                revenue.get(t, np.empty(0)), revenue.get(c, np.empty(0)), alpha=alpha
             )
-        tests.append((t, conv, rev))
+        tests.append((t, c, conv, rev))
     p_adj, reject = adjust_p_values(
-        [c.p_value for _, c, _ in tests], method=correction, alpha=alpha
+        [conv.p_value for _, _, conv, _ in tests], method=correction, alpha=alpha
     )
     r_adj, r_reject = adjust_p_values(
-        [r.revenue_welch_p_value for _, _, r in tests], method=correction, alpha=alpha
+        [rev.revenue_welch_p_value for _, _, _, rev in tests], method=correction, alpha=alpha
     )
-    comparisons = tuple(
+    every = tuple(
         Comparison(
             t,
-            control,
+            c,
             conv,
             rev,
             float(p_adj[i]),
@@ -1215,9 +1320,17 @@ def analyse(
             float(r_adj[i]),
             bool(r_reject[i]),
         )
-        for i, (t, conv, rev) in enumerate(tests)
+        for i, (t, c, conv, rev) in enumerate(tests)
     )
-    verdict = decide(comparisons, srm=srm, control=control, alpha=alpha, correction=correction)
+    comparisons, between = every[: len(treatments)], every[len(treatments) :]
+    verdict = decide(
+        comparisons,
+        srm=srm,
+        control=control,
+        alpha=alpha,
+        correction=correction,
+        direct=between,
+    )
     log.info("A/B verdict: %s - %s", verdict.winner, verdict.reason)
     return ABAnalysis(
         control=control,
@@ -1229,4 +1342,5 @@ def analyse(
         comparisons=comparisons,
         verdict=verdict,
         error=error,
+        direct=between,
     )

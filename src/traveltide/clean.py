@@ -1,4 +1,5 @@
-"""Cleaning the cohort's sessions: duplicates, cancellations, invalid nights, reversed times.
+"""Cleaning the cohort's sessions: duplicates, cancellations, invalid nights, reversed times,
+long-tailed outliers.
 
 Each rule is a small function returning the repaired frame and how many rows it touched, so
 data_quality.json can account for every change. Inputs are never modified in place.
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from traveltide.config import CleanConfig
+from traveltide.config import CleanConfig, OutlierCaps
+from traveltide.errors import DataError
 
 _DAY = pd.Timedelta(hours=24)
 
@@ -31,6 +33,9 @@ class DataQuality:
     hotel_times_swapped: int
     nights_recomputed: int
     nights_clamped: int
+    outlier_method: str
+    outliers_capped: dict[str, int]
+    outlier_cap_values: dict[str, float | None]
 
 
 def drop_duplicate_sessions(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -39,9 +44,17 @@ def drop_duplicate_sessions(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return df.loc[keep].reset_index(drop=True), int((~keep).sum())
 
 
-def swap_reversed_session_times(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Swap session_start/session_end where the end is before the start."""
+def swap_reversed_session_times(
+    df: pd.DataFrame, *, policy: str = "swap"
+) -> tuple[pd.DataFrame, int]:
+    """Swap session_start/session_end where the end is before the start (policy `error`: stop)."""
     rev = (df["session_end"] < df["session_start"]).fillna(False).to_numpy(bool)
+    if policy == "error" and rev.any():
+        first = df.loc[rev, "session_id"].iloc[0]
+        raise DataError(
+            f"sessions: session_end before session_start in {int(rev.sum()):,} cohort sessions "
+            f"(first session_id {first}); clean.reversed_times: swap repairs them"
+        )
     out = df.copy()
     out.loc[rev, ["session_start", "session_end"]] = df.loc[
         rev, ["session_end", "session_start"]
@@ -95,12 +108,51 @@ def fix_nights(df: pd.DataFrame, *, policy: str) -> tuple[pd.DataFrame, dict[str
     return out, counts
 
 
+def outlier_cap(values: pd.Series, caps: OutlierCaps) -> float | None:
+    """The cap for one column: its quantile, or p75 + factor x IQR; None for no values or `none`.
+
+    Integer columns get a whole-number cap (rounded down) so their dtype survives capping.
+    """
+    present = values.dropna().astype("float64")
+    if caps.method == "none" or present.empty:
+        return None
+    if caps.method == "percentile":
+        cap = float(present.quantile(caps.quantile))
+    else:
+        q1, q3 = present.quantile([0.25, 0.75])
+        cap = float(q3 + caps.iqr_factor * (q3 - q1))
+    return float(np.floor(cap)) if pd.api.types.is_integer_dtype(values.dtype) else cap
+
+
+def cap_outliers(
+    df: pd.DataFrame, caps: OutlierCaps
+) -> tuple[pd.DataFrame, dict[str, int], dict[str, float | None]]:
+    """Winsorise each configured column at its cap; count the rows lowered per column."""
+    missing = [c for c in caps.columns if c not in df.columns]
+    if missing:
+        raise DataError(f"clean.outlier_caps.columns: no column {', '.join(missing)} in the cohort")
+    out, counts, values = df.copy(), {}, {}
+    for column in caps.columns:
+        if not pd.api.types.is_numeric_dtype(df[column].dtype):
+            raise DataError(
+                f"clean.outlier_caps.columns: {column} is {df[column].dtype}, not numeric"
+            )
+        cap = outlier_cap(df[column], caps)
+        values[column] = cap
+        above = (df[column] > cap).fillna(False).to_numpy(bool) if cap is not None else []
+        counts[column] = int(np.sum(above))
+        if counts[column]:
+            out.loc[above, column] = cap
+    return out, counts, values
+
+
 def clean_sessions(cohort: pd.DataFrame, config: CleanConfig) -> tuple[pd.DataFrame, DataQuality]:
     """Apply every cleaning rule in order; return the cleaned sessions and the counts."""
     df, dups = drop_duplicate_sessions(cohort) if config.drop_duplicate_sessions else (cohort, 0)
-    df, swapped = swap_reversed_session_times(df)
+    df, swapped = swap_reversed_session_times(df, policy=config.reversed_times)
     df, cancel_sessions, cancelled_trips = mark_cancellations(df)
     df, nights = fix_nights(df, policy=config.nights_policy)
+    df, capped, cap_values = cap_outliers(df, config.outlier_caps)
     df = df.assign(
         session_seconds=(df["session_end"] - df["session_start"]).dt.total_seconds(),
         is_booking=(df["trip_id"].notna() & ~df["cancellation"]).to_numpy(),
@@ -113,5 +165,8 @@ def clean_sessions(cohort: pd.DataFrame, config: CleanConfig) -> tuple[pd.DataFr
         cancellation_sessions=cancel_sessions,
         cancelled_trips=cancelled_trips,
         **nights,
+        outlier_method=config.outlier_caps.method,
+        outliers_capped=capped,
+        outlier_cap_values=cap_values,
     )
     return df, quality

@@ -1,52 +1,104 @@
 """`traveltide`: the tasks that are not DVC stages.
 
-Exit codes scripts can trust: 0 success, 1 bad input or a failed task (one line on stderr),
-2 wrong usage (argparse), 130 interrupted.
+Exit codes scripts can trust: 0 success, 1 bad input or a failed task (one line on stderr,
+`error: <command>: <what>`), 2 wrong usage (argparse), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
-import pickle
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from traveltide.errors import DataError, TravelTideError
+from traveltide.errors import TravelTideError
 from traveltide.stage import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # what argparse exits with
+EPILOG = """\
+exit codes: 0 success; 1 bad input or a failed task (one line on stderr:
+`error: <command>: <what>`); 2 wrong usage; 130 interrupted.
+`traveltide <command> --help` describes each command. The pipeline itself is DVC's:
+`dvc repro`, `dvc exp run`, `make sweep` (README "Experiments and MLflow")."""
+PARAMS_HELP = "params file naming the MLflow experiment (default: %(default)s)"
 
 
 def _mlflow_init(args: argparse.Namespace) -> None:
     """Create the MLflow store and experiment once, before parallel queue workers start."""
     from traveltide.config import TrackConfig, read_params
-    from traveltide.tracking import init_store, resolve_target
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
+    from traveltide.tracking import init_store, resolve_target  # MLflow: seconds to import
+
     target = resolve_target()
     exp_id = init_store(target, experiment)
     print(f"MLflow store ready: experiment '{experiment}' (id {exp_id}) in {target.label}")
 
 
+def _load_model(ref: str) -> Any:
+    """The segmenter from a pickle path, or from an MLflow model URI (`models:/...`)."""
+    from traveltide.serving import load_segmenter
+
+    if ":/" not in ref or Path(ref).exists():
+        return load_segmenter(ref)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from traveltide.tracking import load_logged_segmenter, resolve_target
+
+    return load_logged_segmenter(resolve_target(), ref)
+
+
 def _score(args: argparse.Namespace) -> None:
     """Segment and perk for each user of a feature table, with the fitted segmenter."""
-    import pandas as pd
+    from traveltide.serving import read_table, score, write_table
 
-    if not args.input.exists():
-        raise DataError(f"{args.input}: no such file")
-    if not args.model.exists():
-        raise DataError(f"{args.model}: no fitted segmenter; run `dvc repro cluster`")
-    segmenter = pickle.loads(args.model.read_bytes())
-    table = pd.read_parquet(args.input)
-    if "user_id" not in table.columns:
-        raise DataError(f"{args.input}: missing column 'user_id'")
-    scored = segmenter.predict(table)
-    scored.insert(0, "user_id", table["user_id"].to_numpy())
+    table = read_table(args.input)
+    scored = score(_load_model(args.model), table, source=str(args.input))
     if args.output:
-        from traveltide.io import write_csv
-
-        write_csv(scored, args.output)
+        write_table(scored, args.output)
+        print(f"scored {len(scored):,} users -> {args.output}", file=sys.stderr)
     else:
-        scored.to_csv(sys.stdout, index=False)
+        print(scored.to_string(index=False))
+
+
+def _register(args: argparse.Namespace) -> None:
+    """Register the segmenter of one tracked run in MLflow's model registry."""
+    from traveltide.config import TrackConfig, read_params
+    from traveltide.io import read_json
+
+    # bad input first: MLflow takes seconds to import
+    experiment = TrackConfig.from_params(read_params(args.params)).experiment if args.exp else None
+    run_id = None if args.exp else args.run_id or read_json(args.run_file)["run_id"]
+    from traveltide.tracking import find_run, register_model, resolve_target, run_model_uri
+
+    target = resolve_target()
+    if experiment is not None:
+        run_id = find_run(target, experiment, args.exp)
+    model_uri = run_model_uri(target, run_id)
+    version = register_model(target, model_uri, args.name)
+    print(f"registered {model_uri} (run {run_id}) as {args.name} version {version}")
+
+
+def _runs(args: argparse.Namespace) -> None:
+    """One row per tracked pipeline run (a DVC experiment), to compare a sweep in MLflow."""
+    from traveltide.config import TrackConfig, read_params
+
+    experiment = TrackConfig.from_params(read_params(args.params)).experiment
+    from traveltide.tracking import DEFAULT_RUN_METRICS, resolve_target, runs_table
+
+    table = runs_table(
+        resolve_target(),
+        experiment,
+        names=tuple(args.exp or ()),
+        metrics=tuple(args.metric or DEFAULT_RUN_METRICS),
+        sort=args.sort,
+    )
+    if args.csv:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
 def _db_load(args: argparse.Namespace) -> None:
@@ -67,26 +119,81 @@ def _db_load(args: argparse.Namespace) -> None:
     )
 
 
+def _command(sub: Any, name: str, summary: str, func: Any) -> argparse.ArgumentParser:
+    """A subcommand whose one-line `summary` shows in `traveltide --help` and heads its own."""
+    parser = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="traveltide", description="TravelTide segmentation: tasks outside the DVC pipeline."
+        prog="traveltide",
+        description="TravelTide segmentation: the tasks outside the DVC pipeline.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = sub.add_parser("mlflow-init", help="create the MLflow store and experiment")
-    init.add_argument("--params", type=Path, default=Path("params.yaml"))
-    init.set_defaults(func=_mlflow_init)
+    init = _command(
+        sub,
+        "mlflow-init",
+        "create the MLflow store and experiment (once, before parallel queue workers)",
+        _mlflow_init,
+    )
+    init.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
 
-    score = sub.add_parser("score", help="segment and perk per user of a feature table")
-    score.add_argument("--input", type=Path, required=True, help="features parquet (user_id, ...)")
-    score.add_argument("--model", type=Path, default=Path("data/models/segmenter.pkl"))
-    score.add_argument("--output", type=Path, help="CSV to write (default: stdout)")
-    score.set_defaults(func=_score)
+    score = _command(sub, "score", "segment and perk per user of a feature table", _score)
+    score.add_argument(
+        "--input", type=Path, required=True, help="user features, .parquet or .csv (user_id, ...)"
+    )
+    score.add_argument(
+        "--model",
+        default="data/models/segmenter.pkl",
+        help="segmenter pickle, or an MLflow model URI such as models:/traveltide-segmenter/1 "
+        "(default: %(default)s)",
+    )
+    score.add_argument(
+        "--output", type=Path, help=".parquet or .csv to write (default: a table on stdout)"
+    )
 
-    db = sub.add_parser("db", help="PostgreSQL tasks")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    load = db_sub.add_parser(
-        "load", help="load users, sessions, flights, hotels into PostgreSQL (one transaction)"
+    register = _command(
+        sub, "register", "register a tracked run's segmenter in MLflow's model registry", _register
+    )
+    which = register.add_mutually_exclusive_group()
+    which.add_argument("--run-id", help="MLflow run id (default: the run in --run-file)")
+    which.add_argument("--exp", metavar="NAME", help="the latest run of this DVC experiment")
+    register.add_argument("--run-file", type=Path, default=Path("data/track/mlflow_run.json"))
+    register.add_argument("--name", default="traveltide-segmenter", help="(default: %(default)s)")
+    register.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
+
+    runs = _command(
+        sub,
+        "runs",
+        "compare tracked runs: one row per DVC experiment, the params that differ, metrics",
+        _runs,
+    )
+    runs.add_argument(
+        "--exp", action="append", metavar="NAME", help="only this DVC experiment (repeatable)"
+    )
+    runs.add_argument(
+        "--metric",
+        action="append",
+        metavar="KEY",
+        help="a metric column, e.g. cluster.silhouette (repeatable; default: cluster quality, "
+        "rules-vs-ML agreement, B vs C lift)",
+    )
+    runs.add_argument("--sort", metavar="KEY", help="sort by this metric, highest first")
+    runs.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    runs.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
+
+    db = sub.add_parser("db", help="PostgreSQL tasks: db load", description="PostgreSQL tasks.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    load = _command(
+        db_sub,
+        "load",
+        "load users, sessions, flights, hotels into PostgreSQL (one transaction, progress bars)",
+        _db_load,
     )
     load.add_argument("--url", help="SQLAlchemy URL (default: $TRAVELTIDE_DB_URL)")
     origin = load.add_mutually_exclusive_group()
@@ -102,21 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--replace", action="store_true", help="drop and reload existing tables")
     load.add_argument("--schema", default="public", help="PostgreSQL schema (default: public)")
-    load.set_defaults(func=_db_load)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (argparse exits 2 itself on wrong usage)."""
     args = build_parser().parse_args(argv)
+    name = args.command  # `db` for `db load`: scripts and tests match `error: db: `
     configure_logging()
     try:
         args.func(args)
     except TravelTideError as exc:
-        print(f"error: {args.command}: {exc}", file=sys.stderr)
+        print(f"error: {name}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        print(f"error: {name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from traveltide.config import CohortConfig
 from traveltide.db import Source, make_engine
 from traveltide.errors import DataError, SourceError, first_line
-from traveltide.schema import TABLES, LogicalType, validate_columns
+from traveltide.schema import NULLABLE, PRIMARY_KEYS, TABLES, LogicalType, validate_columns
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,64 @@ def _validate_types(df: pd.DataFrame) -> None:
         validate_columns(df, table, cols)
 
 
+def _table_columns(table: str) -> list[str]:
+    return [c for c, (t, _) in cohort_columns().items() if t == table]
+
+
+def check_conflicting_duplicates(df: pd.DataFrame) -> None:
+    """A session_id repeated with different values means a duplicated key in some table.
+
+    Identical repeats are left to clean (`clean.drop_duplicate_sessions`, counted); repeats
+    that disagree (two users rows for one user_id, two flights for one trip_id, ...) would
+    silently pick one version, so they stop the run naming the table, key and column.
+    """
+    repeated = df[df["session_id"].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    varying = repeated.groupby("session_id", sort=True).nunique(dropna=False) > 1
+    for table in ("sessions", "users", "flights", "hotels"):
+        cols = [c for c in _table_columns(table) if c in varying.columns]
+        hit = varying[cols].any(axis=1)
+        if hit.any():
+            session = hit[hit].index[0]
+            column = next(c for c in cols if varying.at[session, c])
+            row = repeated.loc[repeated["session_id"] == session].iloc[0]
+            key = PRIMARY_KEYS[table]
+            value = row["session_id"] if table == "sessions" else row[_JOINED.get(table, key)]
+            value = value.item() if hasattr(value, "item") else value  # numpy scalar -> plain
+            raise DataError(
+                f"{table}: duplicate primary key {key} {value!r} with different values "
+                f"(column {column}); {int(hit.sum())} cohort session(s) affected"
+            )
+
+
+def check_required_values(df: pd.DataFrame) -> None:
+    """Required columns hold a value wherever their table's row exists (see schema.NULLABLE).
+
+    users must exist for every session; a flights or hotels row exists when any of its columns
+    is non-NULL after the LEFT JOIN.
+    """
+    for table in ("sessions", "users", "flights", "hotels"):
+        cols = _table_columns(table)
+        present = df[cols].notna().any(axis=1)
+        if table == "users" and not present.all():
+            first = df.loc[~present].iloc[0]
+            raise DataError(
+                f"users: no row for user_id {int(first['user_id'])} of the cohort "
+                f"({int((~present).sum())} sessions without a users row)"
+            )
+        for col in cols:
+            if col in NULLABLE[table]:
+                continue
+            missing = present & df[col].isna()
+            if missing.any():
+                first = df.loc[missing, "session_id"].iloc[0]
+                raise DataError(
+                    f"{table}.{col} is NULL in {int(missing.sum()):,} of {int(present.sum()):,} "
+                    f"cohort rows that have a {table} row (first session_id {first})"
+                )
+
+
 def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
     """Run the cohort query on `source`; errors name the database (never its password)."""
     secret = None if source.url is None else sa.make_url(source.url).password
@@ -156,6 +214,11 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
             "cohort.session_start_after)"
         )
     _validate_types(df)
+    try:
+        check_conflicting_duplicates(df)
+        check_required_values(df)
+    except DataError as exc:
+        raise DataError(f"source {source.label}: {exc}") from exc
     log.info(
         "extracted %d sessions of %d users from %s", len(df), df["user_id"].nunique(), source.label
     )

@@ -79,6 +79,15 @@ PRIMARY_KEYS: dict[str, str] = {
     "hotels": "trip_id",
 }
 
+# Columns that may be NULL in a row that exists (FACTS.md): browse-only sessions have no trip,
+# undiscounted sessions no discount amount, one-way flights no return. Everything else is
+# required, and a NULL there is bad input, not missing information.
+NULLABLE: dict[str, frozenset[str]] = {
+    "users": frozenset(),
+    "sessions": frozenset({"trip_id", "flight_discount_amount", "hotel_discount_amount"}),
+    "flights": frozenset({"return_time"}),
+    "hotels": frozenset(),
+}
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int, np.integer),

@@ -3,6 +3,8 @@
 A stage script declares the paths it reads and writes as command-line options (dvc.yaml passes
 them, so each path is written once, in dvc.yaml's `vars`), and a `main(params, paths)`.
 Any TravelTideError becomes one line on stderr (`error: <stage>: <message>`) and exit code 1.
+Every run, failed or not, leaves `timings/<stage>.json` (wall, CPU, start-up, peak memory; see
+`traveltide.timings`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, NoReturn
 
 from traveltide.config import read_params
 from traveltide.errors import TravelTideError
+from traveltide.timings import StageClock, summary, write_timing
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -49,12 +52,31 @@ def run_stage(
     main: Callable[[dict[str, Any], argparse.Namespace], None],
     paths: Sequence[str],
 ) -> None:
-    """Run `main(params, paths)` for a DVC stage, turning contract errors into one line."""
+    """Run `main(params, paths)` for a DVC stage, turning contract errors into one line.
+
+    The stage's timing file is written whatever happens, with the status ok, failed or
+    interrupted.
+    """
+    clock = StageClock.start(stage)
     configure_logging()
-    args = parse_paths(paths)
+    status, error = "failed", None
     try:
+        args = parse_paths(paths)
         main(read_params("params.yaml"), args)
+        status = "ok"
     except TravelTideError as exc:
-        fail(stage, str(exc))
+        error = str(exc)
+        fail(stage, error)
     except KeyboardInterrupt:
-        fail(stage, "interrupted", EXIT_INTERRUPTED)
+        status, error = "interrupted", "interrupted"
+        fail(stage, error, EXIT_INTERRUPTED)
+    except SystemExit as exc:  # argparse: wrong options
+        error = f"exit {exc.code}"
+        raise
+    except BaseException as exc:  # a bug: the traceback follows, the timing says it failed
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise
+    finally:
+        timing = clock.finish(status, error)
+        write_timing(timing)
+        logging.getLogger(__name__).info("%s", summary(timing))

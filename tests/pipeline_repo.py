@@ -1,0 +1,105 @@
+"""A throwaway copy of the project as its own git + DVC repository, for tests that run dvc.
+
+Tests that drive the real `dvc` need a repository they may break: this builds one from the
+project's files at a small generator scale and runs commands in it with a clean environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "pyproject.toml")
+FOLDERS = ("stages", "src", "data/campaign")
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def stages_ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([a-z_]+)'", output))
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without MLflow/DVC/source settings, with the venv's tools first."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "DVC_", "TRAVELTIDE_DB"))
+    }
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["TRAVELTIDE_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+@dataclass
+class PipelineRepo:
+    path: Path
+    env: dict[str, str]
+
+    def run(self, *cmd: str, check: bool = True, env: dict[str, str] | None = None):
+        return run(list(cmd), self.path, self.env if env is None else env, check=check)
+
+    def changed_stages(self) -> set[str]:
+        """Stages `dvc status` lists; `source` is always among them (it is always_changed)."""
+        return set(json.loads(self.run("dvc", "status", "--json").stdout))
+
+    def params(self) -> dict:
+        return yaml.safe_load((self.path / "params.yaml").read_text())
+
+    def write_params(self, params: dict) -> None:
+        (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def output_hashes(self, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+        """sha256 of every file under data/ and metrics/ (DVC's own .gitignore files aside)."""
+        hashes = {}
+        for folder in ("data", "metrics"):
+            for file in sorted((self.path / folder).rglob("*")):
+                rel = file.relative_to(self.path).as_posix()
+                if file.is_file() and file.name != ".gitignore" and not rel.startswith(exclude):
+                    hashes[rel] = hashlib.sha256(file.read_bytes()).hexdigest()
+        return hashes
+
+
+def build_repo(base: Path, scale: float) -> PipelineRepo:
+    """Copy the project into `base`/repo, set `generate.scale`, commit, and run `dvc repro`."""
+    path = base / "repo"
+    path.mkdir(parents=True)
+    for item in FILES:
+        shutil.copy(ROOT / item, path / item)
+    for folder in FOLDERS:
+        shutil.copytree(
+            ROOT / folder, path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    repo = PipelineRepo(path, clean_env())
+    params = repo.params()
+    params["generate"]["scale"] = scale
+    repo.write_params(params)
+    for cmd in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "config", "user.email", "ci@example.com"],
+        ["git", "config", "user.name", "ci"],
+        ["dvc", "init", "-q"],
+        ["dvc", "config", "core.analytics", "false"],
+    ):
+        repo.run(*cmd)
+    shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # dvc plots templates
+    repo.run("git", "add", "-A")
+    repo.run("git", "commit", "-q", "-m", "pipeline")
+    return repo

@@ -1,0 +1,442 @@
+"""Bad input, one case per test: one line naming what and where, exit 1, and nothing lost.
+
+Each case breaks one thing (a param, the source database, the MLflow store), runs the real
+`dvc repro` in a throwaway repository at a small scale, and checks:
+
+- the run fails with exactly one `error: <stage>: ...` line that matches the case, no traceback;
+- after putting the input back, `git checkout dvc.lock` and `dvc checkout` restore every
+  output the pipeline had before, byte for byte (DVC removes a stage's outputs before running
+  it, and stages before the failing one may have run with the bad input).
+
+Params are checked by the always-run source stage first, so for those nothing at all was touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import schema_url
+from pipeline_repo import PipelineRepo, build_repo, stages_ran
+from traveltide.db import driver_url
+
+pytestmark = pytest.mark.integration
+
+SCALE = 0.02
+# Not outputs a failure could lose: the run id of the tracking stage and the source stage's
+# request time (external sources only).
+VOLATILE = ("data/track/", "data/source/request.json")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> PipelineRepo:
+    built = build_repo(tmp_path_factory.mktemp("bad_input"), SCALE)
+    built.run("dvc", "repro")
+    built.run("git", "add", "-A")
+    built.run("git", "commit", "-q", "-m", "baseline")
+    return built
+
+
+@dataclass
+class Case:
+    """One bad input: a change to params, and the one error line it must give."""
+
+    id: str
+    stage: str
+    message: str  # a regular expression searched in the error line
+    params: Callable[[dict], None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def expect_one_line_failure(repo: PipelineRepo, case: Case, env: dict[str, str]):
+    """Run `dvc repro`, check the single error line; return the stages that ran and the output."""
+    proc = repo.run("dvc", "repro", check=False, env=env)
+    assert proc.returncode != 0, proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"error: {case.stage}: "), errors[0]
+    assert re.search(case.message, errors[0]), errors[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return stages_ran(proc.stdout), proc.stdout + proc.stderr
+
+
+def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text: str) -> None:
+    (repo.path / "params.yaml").write_text(params_text)
+    repo.run("git", "checkout", "--", "dvc.lock")
+    repo.run("dvc", "checkout", "--force")
+    assert repo.output_hashes(VOLATILE) == before
+    assert repo.changed_stages() == {"source"}
+
+
+def check_case(
+    repo: PipelineRepo, case: Case, env: dict[str, str] | None = None
+) -> tuple[set[str], str]:
+    before = repo.output_hashes(VOLATILE)
+    params_text = (repo.path / "params.yaml").read_text()
+    if case.params is not None:
+        params = copy.deepcopy(repo.params())
+        case.params(params)
+        repo.write_params(params)
+    try:
+        result = expect_one_line_failure(repo, case, {**(env or repo.env), **case.env})
+    finally:
+        restore_and_compare(repo, before, params_text)
+    return result
+
+
+def setter(dotted: str, value) -> Callable[[dict], None]:
+    def apply(params: dict) -> None:
+        *parents, last = dotted.split(".")
+        node = params
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return apply
+
+
+# ------------------------------------------------------------------------------ params --
+# Caught by the source stage before any other stage runs: nothing is removed, nothing reruns.
+
+PARAM_CASES = [
+    Case(
+        "k_below_2", "source", r"params.yaml: cluster.k must be >= 2, got 1", setter("cluster.k", 1)
+    ),
+    Case(
+        "unknown_algorithm",
+        "source",
+        r"params.yaml: cluster.algorithm must be one of .*got 'kmeanz'",
+        setter("cluster.algorithm", "kmeanz"),
+    ),
+    Case(
+        "sql_in_min_sessions",
+        "source",
+        r"cohort.min_sessions must be an integer, got '7 OR 1=1'",
+        setter("cohort.min_sessions", "7 OR 1=1"),
+    ),
+    Case(
+        "sql_in_start_date",
+        "source",
+        r"cohort.session_start_after must be an ISO date YYYY-MM-DD, got \"2023-01-04'; DROP",
+        setter("cohort.session_start_after", "2023-01-04'; DROP TABLE users; --"),
+    ),
+    Case(
+        "zero_weight",
+        "source",
+        r"ab_test.weights",
+        setter("ab_test.weights", {"A": 1.0, "B": 1.0, "C": 0.0}),
+    ),
+    Case(
+        "unknown_perk_in_rules",
+        "source",
+        r"rules.priority\[0\].perk must be one of .*got 'free_spa'",
+        lambda p: p["rules"]["priority"][0].update(perk="free_spa"),
+    ),
+    Case(
+        "outlier_quantile_out_of_range",
+        "source",
+        r"clean.outlier_caps.quantile must be in \[0.5, 1.0\], got 2",
+        setter("clean.outlier_caps.quantile", 2),
+    ),
+    Case(
+        "missing_block", "source", r"missing or malformed block 'track'", lambda p: p.pop("track")
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PARAM_CASES, ids=lambda c: c.id)
+def test_bad_param_stops_before_any_stage(repo, case):
+    assert check_case(repo, case)[0] == {"source"}
+
+
+def test_malformed_params_yaml_stops_dvc_before_any_stage(repo):
+    before = repo.output_hashes(VOLATILE)
+    text = (repo.path / "params.yaml").read_text()
+    (repo.path / "params.yaml").write_text(text.replace("cluster:\n", "cluster: [\n", 1))
+    try:
+        proc = repo.run("dvc", "repro", check=False)
+    finally:
+        restore_and_compare(repo, before, text)
+    # DVC parses params.yaml itself before any stage runs, so the message is DVC's: it names
+    # the file and the YAML problem (over several lines), and no stage has touched anything.
+    assert proc.returncode != 0
+    first = next(line for line in proc.stderr.splitlines() if line.startswith("ERROR"))
+    assert "params.yaml" in first, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert stages_ran(proc.stdout) == set()
+
+
+# -------------------------------------------------------------------- data-dependent --
+
+
+def test_k_above_the_number_of_users(repo):
+    users = json.loads((repo.path / "metrics/extract.json").read_text())["users"]
+    case = Case(
+        "k_above_users",
+        "cluster",
+        rf"cluster.k = {users + 1} needs more users than the cohort's {users}",
+        setter("cluster.k", users + 1),
+    )
+    assert "cluster" in check_case(repo, case)[0]
+
+
+def test_cohort_too_small_for_k(repo):
+    import pandas as pd
+
+    cohort = pd.read_parquet(repo.path / "data/interim/cohort.parquet")
+    per_user = cohort.groupby("user_id").size()
+    threshold = int(per_user.max()) - 1  # only the busiest users stay
+    small = int((per_user > threshold).sum())
+    k = repo.params()["cluster"]["k"]
+    assert small < k, "the small scale must leave fewer users than the default k"
+    case = Case(
+        "cohort_too_small",
+        "cluster",
+        rf"cluster.k = {k} needs more users than the cohort's {small}",
+        setter("cohort.min_sessions", threshold),
+    )
+    ran, _ = check_case(repo, case)
+    assert {"extract", "clean", "features", "cluster"} <= ran
+
+
+def test_empty_cohort(repo):
+    case = Case(
+        "empty_cohort",
+        "extract",
+        r"cohort is empty: no user has more than 1000 sessions after 2023-01-04",
+        setter("cohort.min_sessions", 1000),
+    )
+    check_case(repo, case)
+
+
+def test_unknown_feature_in_rules(repo):
+    case = Case(
+        "unknown_rule_feature",
+        "segment_rules",
+        r"no_such_feature",
+        lambda p: p["rules"]["priority"][0].update(feature="no_such_feature"),
+    )
+    check_case(repo, case)
+
+
+def test_unknown_feature_in_perk_signals(repo):
+    case = Case(
+        "unknown_signal_feature",
+        "cluster",
+        r"no_such_feature",
+        setter("perks.signals.free_checked_bag", "no_such_feature"),
+    )
+    check_case(repo, case)
+
+
+def dbscan(eps: float) -> Callable[[dict], None]:
+    def apply(params: dict) -> None:
+        params["cluster"].update(algorithm="dbscan", eps=eps)
+
+    return apply
+
+
+def test_dbscan_labelling_everyone_noise(repo):
+    case = Case(
+        "all_noise",
+        "cluster",
+        r"dbscan \(eps=0.001.*labelled all [0-9]+ fitted users as noise",
+        dbscan(0.001),
+    )
+    check_case(repo, case)
+
+
+def test_all_users_in_one_cluster(repo):
+    case = Case(
+        "one_cluster", "cluster", r"dbscan \(eps=1000.*found a single cluster", dbscan(1000.0)
+    )
+    check_case(repo, case)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"user_id": 999_999_999},
+            r"results.csv column 'user_id': 1 unknown user\(s\).* at rows? 2",
+        ),
+        ({"group": "D"}, r"results.csv column 'group': unknown group\(s\) 'D'"),
+    ],
+    ids=["unknown_user", "unknown_group"],
+)
+def test_results_file_with_unknown_users_or_groups(repo, change, message):
+    import pandas as pd
+
+    users = pd.read_parquet(repo.path / "data/ab/users.parquet")
+    results = users[["user_id", "group", "converted", "revenue"]].head(5).copy()
+    for column, value in change.items():
+        results.loc[results.index[1], column] = value
+    case = Case(
+        "results_file", "ab_test", message, setter("ab_test.outcomes", "data/campaign/results.csv")
+    )
+    before = repo.output_hashes(VOLATILE)
+    results_file = repo.path / "data/campaign/results.csv"
+    results.to_csv(results_file, index=False)
+    params_text = (repo.path / "params.yaml").read_text()
+    params = repo.params()
+    case.params(params)
+    repo.write_params(params)
+    try:
+        expect_one_line_failure(repo, case, repo.env)
+    finally:
+        results_file.unlink()
+        restore_and_compare(repo, before, params_text)
+
+
+# -------------------------------------------------------------------------- tracking --
+
+
+def test_unwritable_mlflow_store_fails_only_track_and_a_rerun_logs(repo):
+    """Every ML output is still produced; track fails in one line; with the store back, the
+    next `dvc repro` reruns track alone and logs the run."""
+    import mlflow
+
+    params_text = (repo.path / "params.yaml").read_text()
+    params = repo.params()
+    params["cluster"]["k"] = 4
+    repo.write_params(params)
+    bad = {**repo.env, "MLFLOW_TRACKING_URI": "sqlite:////proc/traveltide/mlflow.db"}
+    try:
+        ran, _ = expect_one_line_failure(repo, Case("mlflow", "track", r"MLflow"), bad)
+        assert {"cluster", "compare", "ab_test", "report", "track"} <= ran
+        assert json.loads((repo.path / "metrics/cluster.json").read_text())["k"] == 4
+        assert (repo.path / "data/report/report.html").exists()
+        again = repo.run("dvc", "repro")
+        assert stages_ran(again.stdout) == {"source", "track"}
+        run_id = json.loads((repo.path / "data/track/mlflow_run.json").read_text())["run_id"]
+        mlflow.set_tracking_uri(f"sqlite:///{repo.path / 'mlflow.db'}")
+        assert mlflow.get_run(run_id).data.params["cluster.k"] == "4"
+    finally:
+        (repo.path / "params.yaml").write_text(params_text)
+        repo.run("git", "checkout", "--", "dvc.lock")
+        repo.run("dvc", "checkout", "--force")
+
+
+# -------------------------------------------------------------------- source database --
+
+
+@pytest.fixture(scope="module")
+def pg_source(repo, postgres):
+    """The small database loaded into a PostgreSQL schema, and the repo switched to it."""
+    import uuid
+
+    schema = f"tt_bad_{uuid.uuid4().hex[:10]}"
+    url = schema_url(postgres, schema)
+    repo.run("traveltide", "db", "load", "--url", url, "--schema", schema)
+    engine = sa.create_engine(driver_url(postgres))
+    env = {**repo.env, "TRAVELTIDE_DB_URL": url}
+    repo.run("dvc", "repro", env=env)
+    repo.run("git", "add", "-A")
+    repo.run("git", "commit", "-q", "-m", "external source")
+    yield {"schema": schema, "engine": engine, "env": env, "postgres": postgres}
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for name in FAULTS:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}_{name}" CASCADE')
+    engine.dispose()
+
+
+# Each fault: SQL run on a copy of the loaded schema, and the error it must give.
+FAULTS = {
+    "missing_table": ("DROP TABLE hotels", r"table 'hotels' not found"),
+    "missing_column": (
+        "ALTER TABLE sessions DROP COLUMN page_clicks",
+        r"table 'sessions' has no column 'page_clicks'",
+    ),
+    "wrong_type": (
+        "ALTER TABLE sessions ALTER COLUMN page_clicks TYPE text",
+        r"sessions.page_clicks: expected int",
+    ),
+    "duplicate_key": (
+        "INSERT INTO users SELECT user_id, birthdate, 'X', married, has_children, home_country,"
+        " home_city, home_airport, home_airport_lat, home_airport_lon, sign_up_date"
+        " FROM users WHERE user_id = (SELECT min(user_id) FROM sessions"
+        " WHERE session_start > '2023-01-04' GROUP BY user_id HAVING count(*) > 7"
+        " ORDER BY user_id LIMIT 1)",
+        r"users: duplicate primary key user_id [0-9]+ with different values \(column gender\)",
+    ),
+    "reversed_times": (
+        "UPDATE sessions SET session_end = session_start - interval '1 minute'"
+        " WHERE session_start > '2023-03-01' AND page_clicks > 20",
+        r"sessions: session_end before session_start in [0-9,]+ cohort sessions",
+    ),
+    "null_heavy": (
+        "UPDATE sessions SET page_clicks = NULL WHERE session_start > '2023-03-01'",
+        r"sessions.page_clicks is NULL in [0-9,]+ of [0-9,]+ cohort rows",
+    ),
+}
+
+
+def copy_schema(engine: sa.Engine, source: str, target: str) -> None:
+    """Tables without keys or constraints, so a fault can break what the loader enforced."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{target}" CASCADE')
+        conn.exec_driver_sql(f'CREATE SCHEMA "{target}"')
+        for table in ("users", "sessions", "flights", "hotels"):
+            conn.exec_driver_sql(f'CREATE TABLE "{target}".{table} AS TABLE "{source}".{table}')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_faulty_source_database(repo, pg_source, fault):
+    sql, message = FAULTS[fault]
+    target = f"{pg_source['schema']}_{fault}"
+    copy_schema(pg_source["engine"], pg_source["schema"], target)
+    with pg_source["engine"].begin() as conn:
+        conn.exec_driver_sql(f'SET search_path TO "{target}"')
+        conn.exec_driver_sql(sql)
+    url = schema_url(pg_source["postgres"], target)
+    stage, params = "extract", None
+    if fault == "reversed_times":  # repaired by default; the `error` policy refuses them
+        stage, params = "clean", setter("clean.reversed_times", "error")
+    case = Case(fault, stage, message, params, env={"TRAVELTIDE_DB_URL": url})
+    check_case(repo, case, env=pg_source["env"])
+
+
+@pytest.mark.postgres
+def test_sql_in_params_leaves_the_database_intact(repo, pg_source):
+    """The hostile strings never reach SQL: validation stops them, and the tables are whole."""
+    engine, schema = pg_source["engine"], pg_source["schema"]
+    count = (
+        f'SELECT (SELECT count(*) FROM "{schema}".users), '
+        f'(SELECT count(*) FROM "{schema}".sessions)'
+    )
+    with engine.connect() as conn:
+        before = tuple(conn.exec_driver_sql(count).one())
+    for case in PARAM_CASES[2:4]:
+        check_case(repo, case, env=pg_source["env"])
+    with engine.connect() as conn:
+        assert tuple(conn.exec_driver_sql(count).one()) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("url_of", "message"),
+    [
+        (
+            lambda pg: "postgresql://alice:S3cr3t-pw@127.0.0.1:1/traveltide",
+            r"127.0.0.1:1/traveltide",
+        ),
+        (
+            lambda pg: pg.replace("postgres@", "tt_no_such_role:S3cr3t-pw@", 1),
+            r'role "tt_no_such_role" does not exist',
+        ),
+    ],
+    ids=["unreachable", "wrong_credentials"],
+)
+def test_database_refusing_the_connection(repo, pg_source, url_of, message):
+    url = url_of(pg_source["postgres"])
+    case = Case("connection", "extract", message, env={"TRAVELTIDE_DB_URL": url})
+    _, output = check_case(repo, case, env=pg_source["env"])
+    assert "S3cr3t-pw" not in output
