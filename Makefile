@@ -40,7 +40,9 @@ bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs ta
 # workers, wait, show the experiments, and fail if any experiment of this sweep failed.
 JOBS ?= 2
 SWEEP_K ?= range(3,9)
-GRID_ALGORITHMS ?= kmeans,minibatch_kmeans,gmm,agglomerative,dbscan,hdbscan
+# dbscan is left out: its eps is a distance in the scaled space, so no one eps fits both
+# scalers (eps 5.0 with robust finds a single cluster and that experiment fails)
+GRID_ALGORITHMS ?= kmeans,minibatch_kmeans,gmm,agglomerative,hdbscan
 GRID_SCALERS ?= standard,robust
 SWEEP_OUT := .dvc/tmp/sweep-queued.txt
 # the columns `dvc exp show` prints after a sweep (regular expressions; --only-changed too)
@@ -63,7 +65,7 @@ endef
 sweep: setup  ## k sweep (cluster.k = 3..8, SWEEP_K), JOBS=2 workers, MLflow store initialised first
 	$(call run-sweep,-S 'cluster.k=$(SWEEP_K)')
 
-sweep-grid: setup  ## algorithm x scaler grid (6 x 2 = 12 experiments), JOBS=2 workers
+sweep-grid: setup  ## algorithm x scaler grid (5 x 2 = 10 experiments), JOBS=2 workers
 	$(call run-sweep,-S 'cluster.algorithm=$(GRID_ALGORITHMS)' -S 'cluster.scaler=$(GRID_SCALERS)')
 
 mlflow-ui: setup  ## http://127.0.0.1:5000

@@ -13,6 +13,7 @@ Params are checked by the always-run source stage first, so for those nothing at
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -32,6 +33,7 @@ SCALE = 0.02
 # Not outputs a failure could lose: the run id of the tracking stage and the source stage's
 # request time (external sources only).
 VOLATILE = ("data/track/", "data/source/request.json")
+RUN_FILE = "data/track/mlflow_run.json"
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,10 @@ def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text:
     repo.run("git", "checkout", "--", "dvc.lock")
     repo.run("dvc", "checkout", "--force")
     assert repo.output_hashes(VOLATILE) == before
-    assert repo.changed_stages() == {"source"}
+    status = json.loads(repo.run("dvc", "status", "--json").stdout)
+    status.pop("source")  # always changed
+    # a run that reached track logged a new MLflow run: only its run-id file differs
+    assert status in ({}, {"track": [{"changed outs": {RUN_FILE: "modified"}}]}), status
 
 
 def check_case(
@@ -323,6 +328,35 @@ def test_unwritable_mlflow_store_fails_only_track_and_a_rerun_logs(repo):
         repo.run("dvc", "checkout", "--force")
 
 
+# ---------------------------------------------------------------------------- faults --
+
+
+def test_stage_killed_mid_write_leaves_no_partial_output(repo):
+    """SIGKILL between writing a temporary file and renaming it: the output is absent (DVC
+    removed it before the run), never half-written; the next repro completes and tidies up."""
+    from traveltide.io import KILL_IN_WRITE
+
+    before = repo.output_hashes(VOLATILE)
+    params_text = (repo.path / "params.yaml").read_text()
+    params = repo.params()
+    params["cluster"]["k"] -= 1
+    repo.write_params(params)
+    segments = repo.path / "data/segments"
+    try:
+        killed = repo.run(
+            "dvc", "repro", check=False, env={**repo.env, KILL_IN_WRITE: "clusters.parquet"}
+        )
+        assert killed.returncode != 0
+        assert not (segments / "clusters.parquet").exists()
+        assert list(segments.glob(".clusters.parquet.*.tmp")), "the kill came mid-write"
+        again = repo.run("dvc", "repro")
+        assert "cluster" in stages_ran(again.stdout)
+        assert not list(segments.glob(".*.tmp"))
+        assert repo.changed_stages() == {"source"}
+    finally:
+        restore_and_compare(repo, before, params_text)
+
+
 # -------------------------------------------------------------------- source database --
 
 
@@ -440,3 +474,95 @@ def test_database_refusing_the_connection(repo, pg_source, url_of, message):
     case = Case("connection", "extract", message, env={"TRAVELTIDE_DB_URL": url})
     _, output = check_case(repo, case, env=pg_source["env"])
     assert "S3cr3t-pw" not in output
+
+
+class CuttingProxy:
+    """A TCP proxy to PostgreSQL that drops each connection after `limit` bytes from the
+    server: the server going away in the middle of a query, without stopping the real one."""
+
+    def __init__(self, host: str, port: int, limit: int | None):
+        import socket
+        import threading
+
+        self.target, self.limit = (host, port), limit
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            for args in ((client, server, None), (server, client, self.limit)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink, limit: int | None) -> None:
+        import socket
+
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                if limit is not None and sent + len(data) > limit:
+                    break
+                sink.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        for sock in (source, sink):  # shutdown wakes the other pump's blocked recv; close
+            with contextlib.suppress(OSError):  # alone would not send the FIN
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.postgres
+def test_database_lost_during_extract_then_back(repo, pg_source):
+    server = sa.make_url(pg_source["postgres"])
+    proxy = CuttingProxy(server.host, server.port, limit=20_000)
+    try:
+        via_proxy = pg_source["postgres"].replace(f":{server.port}/", f":{proxy.port}/", 1)
+        url = schema_url(via_proxy, pg_source["schema"])
+        case = Case(
+            "connection_lost",
+            "extract",
+            r"server closed the connection|connection",
+            env={"TRAVELTIDE_DB_URL": url},
+        )
+        check_case(repo, case, env=pg_source["env"])
+        proxy.limit = None  # the server is back
+        cohort = (repo.path / "data/interim/cohort.parquet").read_bytes()
+        back = repo.run("dvc", "repro", env={**pg_source["env"], "TRAVELTIDE_DB_URL": url})
+        assert "extract" in stages_ran(back.stdout)
+        assert (repo.path / "data/interim/cohort.parquet").read_bytes() == cohort
+    finally:
+        proxy.close()
+
+
+@pytest.mark.postgres
+def test_database_password_never_reaches_an_output(repo, pg_source):
+    """Every stage rerun against PostgreSQL with a password in the URL (this server trusts
+    local logins, so any password connects): no file in the repository holds it."""
+    secret = "Tr0ub4dor-S3cret"
+    url = schema_url(
+        pg_source["postgres"].replace("postgres@", f"postgres:{secret}@", 1), pg_source["schema"]
+    )
+    proc = repo.run("dvc", "repro", "--force", env={**pg_source["env"], "TRAVELTIDE_DB_URL": url})
+    assert secret not in proc.stdout + proc.stderr
+    scanned, redacted = 0, False
+    for file in repo.path.rglob("*"):
+        if ".git" in file.relative_to(repo.path).parts or not file.is_file():
+            continue
+        data = file.read_bytes()
+        scanned += 1
+        assert secret.encode() not in data, file
+        redacted = redacted or b"postgres:***@" in data
+    assert scanned > 50 and redacted  # dvc.lock, data, metrics, mlflow.db, artifacts, timings

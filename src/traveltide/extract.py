@@ -203,8 +203,11 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
         with engine.connect() as conn:
             _check_tables(conn, source)
             df = pd.read_sql(cohort_sql(), conn, params=cohort_bind_params(config))
-    except sa_exc.DBAPIError as exc:
-        raise SourceError(f"source {source.label}: {first_line(exc, secret)}") from exc
+    except (sa_exc.DBAPIError, pd.errors.DatabaseError) as exc:
+        # pandas wraps a driver error met while reading rows (the server gone mid-query) in
+        # its own DatabaseError, whose text starts with the SQL: report the driver's line.
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+        raise SourceError(f"source {source.label}: {first_line(cause or exc, secret)}") from exc
     finally:
         engine.dispose()
     if df.empty:

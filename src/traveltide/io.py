@@ -25,17 +25,33 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+# Fault injection for the crash test (tests/test_bad_input.py): the process kills itself with
+# SIGKILL after writing the temporary file of the named target, before the rename.
+KILL_IN_WRITE = "TRAVELTIDE_FAULT_KILL_IN_WRITE"
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Temporaries a killed writer left beside `target` (SIGKILL skips every cleanup)."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it onto `target` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if os.environ.get(KILL_IN_WRITE) == target.name:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
