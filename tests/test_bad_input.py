@@ -33,7 +33,6 @@ SCALE = 0.02
 # Not outputs a failure could lose: the run id of the tracking stage and the source stage's
 # request time (external sources only).
 VOLATILE = ("data/track/", "data/source/request.json")
-RUN_FILE = "data/track/mlflow_run.json"
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +72,6 @@ def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text:
     repo.run("git", "checkout", "--", "dvc.lock")
     repo.run("dvc", "checkout", "--force")
     assert repo.output_hashes(VOLATILE) == before
-    status = json.loads(repo.run("dvc", "status", "--json").stdout)
-    status.pop("source")  # always changed
-    # a run that reached track logged a new MLflow run: only its run-id file differs
-    assert status in ({}, {"track": [{"changed outs": {RUN_FILE: "modified"}}]}), status
 
 
 def check_case(
@@ -352,7 +347,8 @@ def test_stage_killed_mid_write_leaves_no_partial_output(repo):
         again = repo.run("dvc", "repro")
         assert "cluster" in stages_ran(again.stdout)
         assert not list(segments.glob(".*.tmp"))
-        assert repo.changed_stages() == {"source"}
+        status = json.loads(repo.run("dvc", "status", "--json").stdout)
+        assert set(status) == {"source"}, status
     finally:
         restore_and_compare(repo, before, params_text)
 
