@@ -17,6 +17,7 @@ from traveltide.tracking import (
     dvc_out_hashes,
     flatten_metrics,
     log_pipeline_run,
+    metric_tags,
     resolve_target,
     run_tags,
     timing_metrics,
@@ -47,7 +48,7 @@ def main(params, paths):
         experiment=TrackConfig.from_params(params).experiment,
         params=flatten(params),
         metrics=flatten_metrics(metrics),
-        tags=run_tags(os.environ, Path.cwd()),
+        tags={**metric_tags(metrics), **run_tags(os.environ, Path.cwd())},
         artifacts=[
             paths.report,
             *sorted(paths.plots.glob("*.png")),
@@ -57,6 +58,7 @@ def main(params, paths):
             paths.rules,
             paths.contingency,
             paths.ab_arms,
+            *sorted(p for p in paths.exports.glob("*") if p.is_file()),
         ],
         candidates=pd.read_csv(paths.k_selection).to_dict("records"),
         datasets=[
@@ -89,6 +91,7 @@ if __name__ == "__main__":
             "rules",
             "contingency",
             "ab_arms",
+            "exports",
             "cohort",
             "features",
             "model",

@@ -81,6 +81,13 @@ def test_repro_builds_every_stage_and_logs_one_run(repo):
     assert re.fullmatch(r"[0-9a-f]{40}", only.data.tags["git_commit"])
     run_file = json.loads((path / "data/track/mlflow_run.json").read_text())
     assert run_file["run_id"] == only.info.run_id
+    from mlflow import MlflowClient
+
+    artifacts = {a.path for a in MlflowClient().list_artifacts(only.info.run_id)}
+    expected = {"report.html", "rewards_assignment.csv", "segment_summary.csv", "analysis.json"}
+    assert expected <= artifacts, artifacts
+    assert any(key.startswith("timing.") for key in only.data.metrics)
+    assert {d.dataset.name for d in only.inputs.dataset_inputs} >= {"cohort", "user_features"}
 
 
 def test_second_repro_reruns_nothing_and_status_is_clean(repo):
@@ -112,9 +119,12 @@ def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
 
 
 def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
+    """Three queued experiments on two workers (tests/test_sweep.py, `slow`, queues eight)."""
     path, env = repo["path"], repo["env"]
-    before = len(mlflow_runs(path))
-    run(["dvc", "exp", "run", "--queue", "-S", "cluster.k=range(3,6)"], path, env)
+    before = {r.info.run_id for r in mlflow_runs(path)}
+    queued = run(["dvc", "exp", "run", "--queue", "-S", "cluster.k=range(3,6)"], path, env)
+    queued_names = re.findall(r"Queued experiment '([^']+)'", queued.stdout)
+    assert len(queued_names) == 3, queued.stdout
     run(["traveltide", "mlflow-init"], path, env)
     run(["dvc", "queue", "start", "-j", "2"], path, env)
     deadline = time.monotonic() + 600
@@ -130,11 +140,15 @@ def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
         if line.strip()
     }
     runs = mlflow_runs(path)
-    assert len(runs) == before + 3, status
+    new = [r for r in runs if r.info.run_id not in before]
+    assert sorted(r.info.run_name for r in new) == sorted(queued_names), status
+    assert all(r.data.tags["dvc_exp_name"] == r.info.run_name for r in new)
+    assert sorted(int(r.data.params["cluster.k"]) for r in new) == [3, 4, 5]
     logged = {r.data.tags["dvc_exp_name"] for r in runs}
     assert names <= logged, (names, logged)
-    ks = sorted(int(r.data.params["cluster.k"]) for r in runs)
-    assert ks == [3, 4, 5, 5, 6]
+    for name in queued_names:
+        log = run(["dvc", "queue", "logs", name], path, env).stdout
+        assert "Running stage 'track'" in log and "database is locked" not in log.lower(), name
     # nothing landed in the temporary copies' own stores
     assert not list((path / ".dvc" / "tmp").rglob("mlflow.db"))
 
@@ -186,7 +200,9 @@ def test_postgres_source_requeries_every_repro_and_skips_generate(repo, postgres
     assert stages_ran(second.stdout + second.stderr) == {"source", "extract"}
 
     back = run(["dvc", "repro"], path, env)  # URL unset: the run-cache restores generate
-    assert stages_ran(back.stdout + back.stderr) == {"source"}
+    # everything is restored from the run-cache but track, which is never run-cached: the
+    # restored state gets its own MLflow run
+    assert stages_ran(back.stdout + back.stderr) == {"source", "track"}
     assert (path / "data/raw/traveltide/sessions.parquet").exists()
     assert cohort.read_bytes() == embedded_cohort
     assert changed_stages(path, env) == {"source"}

@@ -16,10 +16,11 @@ Where runs land, and why:
   one line instead of MLflow's minutes of reconnect attempts.
 - With a tracking server, the server decides where artifacts go (`--artifacts-destination`).
 
-What one run holds: params, metrics (stage metrics, stage timings), artifacts, the input
-tables as MLflow datasets whose digests are their DVC md5s, one nested run per k-selection
-candidate, and the fitted segmenter as an MLflow model (`SegmenterModel`) that
-`mlflow models serve` serves. The model carries its own copy of the traveltide package
+What one run holds: params, metrics (stage metrics, stage timings), the metrics' text values
+as tags (`metric_tags`: the A/B verdict, the algorithm), artifacts, the input tables as
+MLflow datasets whose digests are their DVC md5s, one nested run per k-selection candidate,
+and the fitted segmenter as an MLflow model (`SegmenterModel`) that `mlflow models serve`
+serves. The model carries its own copy of the traveltide package
 (`code_paths`), so it loads wherever MLflow and the pinned libraries are installed.
 """
 
