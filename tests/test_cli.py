@@ -12,7 +12,7 @@ import pytest
 from pipeline_repo import clean_env
 from traveltide import cli
 
-COMMANDS = ("mlflow-init", "score", "register", "runs", "db")
+COMMANDS = ("mlflow-init", "score", "register", "runs", "report", "db")
 
 
 def traveltide(*args: str, cwd: Path, env: dict[str, str] | None = None):
@@ -37,7 +37,8 @@ def test_help_lists_every_command_with_one_line_and_the_exit_codes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [("mlflow-init",), ("score",), ("register",), ("runs",), ("db",), ("db", "load")]
+    "command",
+    [("mlflow-init",), ("score",), ("register",), ("runs",), ("report",), ("db",), ("db", "load")],
 )
 def test_each_command_has_its_own_help(command, capsys):
     with pytest.raises(SystemExit) as done:
@@ -105,6 +106,7 @@ def test_success_is_0_and_bad_input_is_1_with_one_line(store):
         (["register"], "error: register: data/track/mlflow_run.json: missing input"),
         (["register", "--exp", "nope"], "error: register: no run named 'nope' in experiment"),
         (["score", "--input", "params.yaml"], "error: score: params.yaml: unsupported format"),
+        (["report", "--output", "out"], "error: report: dvc.yaml: cannot read vars.paths"),
     ],
 )
 def test_bad_input_is_1_with_one_line(argv, expected, in_store, capsys):
@@ -127,3 +129,13 @@ def test_interrupted_is_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_runs", interrupted)
     assert cli.main(["runs"]) == 130
     assert capsys.readouterr().err.strip() == "error: runs: interrupted"
+
+
+def test_report_without_pipeline_outputs_names_them(tmp_path, monkeypatch, capsys):
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "dvc.yaml").write_text((root / "dvc.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["report", "--output", "out"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: report: missing pipeline output(s) data/")
+    assert "run `dvc repro` first" in err[0] and not (tmp_path / "out").exists()

@@ -672,6 +672,14 @@ def test_dvc_plots_and_report_from_the_real_pipeline(tmp_path):
     after = {k: v for k, v in repo.output_hashes().items() if k.startswith(outputs)}
     assert before == after and len(before) > 10
 
+    # `traveltide report` renders the same exports into another folder, workspace untouched
+    repo.run("traveltide", "report", "--output", str(tmp_path / "copy"))
+    for name in ("rewards_assignment.csv", "segment_summary.csv", "analysis.json"):
+        copy = (tmp_path / "copy" / "exports" / name).read_bytes()
+        assert copy == (repo.path / "data/exports" / name).read_bytes(), name
+    assert "data:image/png;base64," in (tmp_path / "copy" / "report.html").read_text()
+    assert {k: v for k, v in repo.output_hashes().items() if k.startswith(outputs)} == before
+
     # dvc plots diff: commit this state, change the A/B seed, compare with the commit
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "first run")

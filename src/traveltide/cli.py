@@ -101,6 +101,40 @@ def _runs(args: argparse.Namespace) -> None:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
+REPORT_INPUTS = ("k_selection", "contingency", "ab_arms", "features", "rules", "clusters")
+
+
+def _report(args: argparse.Namespace) -> None:
+    """Render the report and exports from the workspace's outputs into another folder."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from traveltide.errors import ConfigError, DataError
+
+    try:
+        paths = yaml.safe_load(args.dvc_yaml.read_text())["vars"][0]["paths"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        raise ConfigError(f"{args.dvc_yaml}: cannot read vars.paths ({exc})") from exc
+    missing = [paths[k] for k in REPORT_INPUTS if not Path(paths[k]).exists()]
+    if missing:
+        raise DataError(f"missing pipeline output(s) {', '.join(missing)}; run `dvc repro` first")
+    from traveltide.publish import publish
+
+    out = args.output
+    publish(
+        SimpleNamespace(
+            metrics_dir=Path("metrics"),
+            **{k: Path(paths[k]) for k in REPORT_INPUTS},
+            plots=out / "plots",
+            plot_data=out / "plot_data",
+            report=out / "report.html",
+            exports=out / "exports",
+        )
+    )
+    print(f"wrote {out / 'report.html'}, its plots and the exports under {out}")
+
+
 def _db_load(args: argparse.Namespace) -> None:
     """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
     from traveltide.db import ENV_URL, resolve_source
@@ -186,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--sort", metavar="KEY", help="sort by this metric, highest first")
     runs.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
     runs.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
+
+    report = _command(
+        sub,
+        "report",
+        "render the HTML report and the marketing exports into a folder of your choice",
+        _report,
+    )
+    report.add_argument("--output", type=Path, required=True, help="folder to write into")
+    report.add_argument("--dvc-yaml", type=Path, default=Path("dvc.yaml"), help=argparse.SUPPRESS)
 
     db = sub.add_parser("db", help="PostgreSQL tasks: db load", description="PostgreSQL tasks.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
