@@ -70,3 +70,15 @@ def pg_schema(postgres):
     with engine.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     engine.dispose()
+
+
+def pg_query(url: str, sql: str, **params) -> list[tuple]:
+    """Rows of one query on a PostgreSQL URL, through a short-lived engine."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(driver_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()

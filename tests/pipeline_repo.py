@@ -103,3 +103,12 @@ def build_repo(base: Path, scale: float) -> PipelineRepo:
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "pipeline")
     return repo
+
+
+def build_baseline(base: Path, scale: float) -> PipelineRepo:
+    """`build_repo`, then `dvc repro` and a commit of its dvc.lock: the state tests go back to."""
+    repo = build_repo(base, scale)
+    repo.run("dvc", "repro")
+    repo.run("git", "add", "-A")
+    repo.run("git", "commit", "-q", "-m", "baseline")
+    return repo

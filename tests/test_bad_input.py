@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import schema_url
-from pipeline_repo import PipelineRepo, build_repo, stages_ran
+from pipeline_repo import PipelineRepo, build_baseline, stages_ran
 from traveltide.db import driver_url
 
 pytestmark = pytest.mark.integration
@@ -37,11 +37,7 @@ VOLATILE = ("data/track/", "data/source/request.json")
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> PipelineRepo:
-    built = build_repo(tmp_path_factory.mktemp("bad_input"), SCALE)
-    built.run("dvc", "repro")
-    built.run("git", "add", "-A")
-    built.run("git", "commit", "-q", "-m", "baseline")
-    return built
+    return build_baseline(tmp_path_factory.mktemp("bad_input"), SCALE)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sklearn.datasets import make_blobs
 
+from conftest import pg_query
 from pipeline_repo import clean_env
 from traveltide.cluster import fit_segmenter
 from traveltide.config import ClusterConfig
@@ -64,13 +65,7 @@ def mlflow_db(postgres):
     engine.dispose()
 
 
-def query(url: str, sql: str, **params) -> list[tuple]:
-    engine = sa.create_engine(driver_url(url))
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
+query = pg_query
 
 
 def traveltide(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:

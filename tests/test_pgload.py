@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-import sqlalchemy as sa
 
-from conftest import schema_url
+from conftest import pg_query, schema_url
 from traveltide.config import CohortConfig
-from traveltide.db import Source, driver_url, redact
+from traveltide.db import Source, redact
 from traveltide.errors import DataError, SourceError
 from traveltide.extract import extract_cohort
 from traveltide.geo import haversine_km
@@ -39,13 +38,7 @@ TRAVELTIDE = Path(sys.executable).parent / "traveltide"
 INFO_SCHEMA_TYPES = {"timestamp": "timestamp without time zone"}
 
 
-def query(url: str, sql: str, **params) -> list[tuple]:
-    engine = sa.create_engine(driver_url(url))
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
+query = pg_query
 
 
 def count_rows(url: str, schema: str, table: str) -> int:

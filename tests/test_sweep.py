@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_repo import PipelineRepo, build_repo
+from pipeline_repo import PipelineRepo, build_baseline
 from traveltide.config import flatten
 from traveltide.tracking import flatten_metrics
 
@@ -61,10 +61,7 @@ def statuses(status: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> Sweep:
-    repo = build_repo(tmp_path_factory.mktemp("sweep"), SCALE)
-    repo.run("dvc", "repro")
-    repo.run("git", "add", "-A")
-    repo.run("git", "commit", "-q", "-m", "baseline")
+    repo = build_baseline(tmp_path_factory.mktemp("sweep"), SCALE)
     baseline = repo.run("git", "rev-parse", "HEAD").stdout.strip()
     repo.run("traveltide", "mlflow-init")
     queued = repo.run("dvc", "exp", "run", "--queue", *GRID)

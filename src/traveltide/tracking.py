@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import mlflow
 import pandas as pd
@@ -51,6 +51,7 @@ from mlflow.pyfunc import PythonModel
 import traveltide
 from traveltide.errors import DataError, TrackingError, first_line
 from traveltide.serving import REGISTERED_MODEL, load_segmenter, score
+from traveltide.source import redact_url
 from traveltide.timings import read_timings
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,7 @@ class TrackingTarget:
         return safe_uri(self.tracking_uri)
 
 
-def safe_uri(uri: str) -> str:
-    """`uri` with the password of its user-info part replaced by ***."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+safe_uri = redact_url  # the one redaction rule of database URLs, MLflow stores included
 
 
 def repo_root(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
