@@ -1,10 +1,13 @@
-"""DVC stage cluster: ML segments and perks, the fitted segmenter, k-selection and quality."""
+"""DVC stage cluster: ML segments and perks, the fitted segmenter, quality and stability.
+
+k = auto picks from select_k's table; a fixed k refits only that k.
+"""
 
 import pickle
 
 from traveltide.cluster import fit_segmenter
 from traveltide.config import ClusterConfig, PerksConfig
-from traveltide.io import read_parquet, write_bytes, write_csv, write_json, write_parquet
+from traveltide.io import read_csv, read_parquet, write_bytes, write_csv, write_json, write_parquet
 from traveltide.stage import run_stage
 
 
@@ -13,10 +16,10 @@ def main(params, paths):
     signals = PerksConfig.from_params(params).signals
     features = read_parquet(paths.features, what="features' user table")
     personas = read_parquet(paths.personas, what="generate's personas (empty: external source)")
-    result = fit_segmenter(features, config, signals, personas=personas)
+    k_table = read_csv(paths.k_selection, what="select_k's k-selection table")
+    result = fit_segmenter(features, config, signals, personas=personas, k_table=k_table)
     write_parquet(result.assignments, paths.clusters)
     write_bytes(pickle.dumps(result.segmenter, protocol=5), paths.model)
-    write_csv(result.k_table, paths.k_selection)
     write_csv(result.profiles.reset_index(), paths.profiles)
     write_json(result.metrics(), paths.metrics)
 
@@ -25,5 +28,5 @@ if __name__ == "__main__":
     run_stage(
         "cluster",
         main,
-        ["features", "personas", "clusters", "model", "k_selection", "profiles", "metrics"],
+        ["features", "personas", "k_selection", "clusters", "model", "profiles", "metrics"],
     )

@@ -2,12 +2,13 @@ import importlib.util
 import json
 import pickle
 from argparse import Namespace
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
@@ -21,15 +22,19 @@ from sklearn.metrics import (
 from sklearn.preprocessing import StandardScaler
 
 from traveltide.cluster import (
+    K_SELECTION_PARAMS,
+    K_TABLE_COLUMNS,
     NOISE,
     choose_k,
     fit_segmenter,
     fitted_rows,
+    for_k_selection,
     nearest_centroid,
     perk_map,
     quality,
+    select_k,
 )
-from traveltide.config import ClusterConfig
+from traveltide.config import ClusterConfig, PerksConfig
 from traveltide.errors import ConfigError, DataError
 from traveltide.io import to_json
 from traveltide.preprocess import SkewTransform, select_features
@@ -360,9 +365,9 @@ def test_metrics_are_strict_json_with_the_documented_keys():
     assert metrics["bic"] is None and metrics["truth_ari"] is None  # NaN/None -> null
 
 
-def _load_stage():
-    path = Path(__file__).resolve().parents[1] / "stages" / "cluster.py"
-    spec = importlib.util.spec_from_file_location("cluster_stage", path)
+def _load_stage(name: str = "cluster"):
+    path = Path(__file__).resolve().parents[1] / "stages" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_stage", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -400,11 +405,22 @@ def test_stage_writes_every_output(tmp_path, with_personas):
     names = ["features", "personas", "clusters", "model", "k_selection", "profiles", "metrics"]
     paths = Namespace(**{n: tmp_path / f"{n}.out" for n in names})
     paths.features, paths.personas = tmp_path / "features.parquet", tmp_path / "personas.parquet"
+    _load_stage("select_k").main(params, paths)
     _load_stage().main(params, paths)
     metrics = json.loads(paths.metrics.read_text())
     assert metrics["k"] == 3 and metrics["k_requested"] == "auto"
     assert (metrics["truth_ari"] is not None) == with_personas
-    assert pd.read_csv(paths.k_selection)["k"].tolist() == [2, 3, 4]
+    table = pd.read_csv(paths.k_selection)
+    assert table["k"].tolist() == [2, 3, 4]
+    # The two stages give what one in-process call gives: the table and the same clusters.
+    config = ClusterConfig.from_params(params)
+    signals = PerksConfig.from_params(params).signals
+    whole = fit_segmenter(df, config, signals, personas=personas)
+    whole.k_table.to_csv(tmp_path / "whole.csv", index=False, lineterminator="\n")
+    assert (tmp_path / "whole.csv").read_bytes() == paths.k_selection.read_bytes()
+    assert (
+        whole.assignments["cluster"].tolist() == pd.read_parquet(paths.clusters)["cluster"].tolist()
+    )
     seg = pickle.loads(paths.model.read_bytes())
     clusters = pd.read_parquet(paths.clusters)
     assert seg.predict(df)["cluster"].tolist() == clusters["cluster"].tolist()
@@ -482,3 +498,30 @@ def test_dataclass_defaults_are_the_repository_params():
 
     params = read_params(Path(__file__).resolve().parents[1] / "params.yaml")
     assert ClusterConfig.from_params(params) == ClusterConfig()
+
+
+def test_select_k_stage_tracks_exactly_the_params_its_table_depends_on():
+    """dvc.yaml's select_k params are K_SELECTION_PARAMS; every other cluster param is reset
+    before the table is computed, so a param left off the list cannot change the table."""
+    stages = yaml.safe_load((Path(__file__).resolve().parents[1] / "dvc.yaml").read_text())[
+        "stages"
+    ]
+    assert stages["select_k"]["params"] == [f"cluster.{p}" for p in K_SELECTION_PARAMS]
+    assert set(K_SELECTION_PARAMS) < {f.name for f in fields(ClusterConfig)}
+    assert "cluster" in stages["cluster"]["params"]
+    a = ClusterConfig(k=3, k_rule="davies_bouldin", stability_resamples=0, eps=1.0, n_init=2)
+    b = ClusterConfig(k=9, k_rule="silhouette", stability_resamples=7, eps=9.0, n_init=2)
+    assert for_k_selection(a) == for_k_selection(b)
+    assert for_k_selection(a) != for_k_selection(replace(a, n_init=3))
+    df, _ = blob_features()
+    pd.testing.assert_frame_equal(select_k(df, a), select_k(df, b))
+
+
+def test_select_k_is_empty_for_density_algorithms_and_fit_refuses_a_bad_table():
+    df, _ = blob_features()
+    table = select_k(df, ClusterConfig(algorithm="dbscan"))
+    assert table.empty and list(table.columns) == list(K_TABLE_COLUMNS)
+    with pytest.raises(DataError, match="k-selection table: missing column"):
+        fit_segmenter(
+            df, ClusterConfig(k="auto", k_range=(2, 3)), {}, k_table=pd.DataFrame({"k": [2]})
+        )

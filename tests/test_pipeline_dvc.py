@@ -28,6 +28,7 @@ ALL_STAGES = {
     "clean",
     "features",
     "segment_rules",
+    "select_k",
     "cluster",
     "compare",
     "ab_test",

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import joblib
@@ -59,6 +59,23 @@ K_TABLE_COLUMNS = (
     "noise_share",
     "truth_ari",
     "note",
+)
+# The cluster params the k-selection table depends on. The select_k stage lists exactly these
+# in dvc.yaml (a test holds the two together), so sweeping k, k_rule, the stability refits or
+# the density settings reruns the cluster stage alone and never refits every candidate.
+K_SELECTION_PARAMS = (
+    "algorithm",
+    "k_range",
+    "seed",
+    "n_init",
+    "features",
+    "transform",
+    "scaler",
+    "pca",
+    "silhouette_sample",
+    "fit_sample",
+    "covariance_type",
+    "linkage",
 )
 
 
@@ -512,16 +529,83 @@ def _check_fit(fit: Fit, config: ClusterConfig, n_fitted: int) -> None:
     )
 
 
+def for_k_selection(config: ClusterConfig) -> ClusterConfig:
+    """`config` with every field outside K_SELECTION_PARAMS at its default: what select_k
+    sees, so its table provably depends on the params its DVC stage tracks and on no other."""
+    default = ClusterConfig()
+    kept = set(K_SELECTION_PARAMS)
+    return replace(
+        config,
+        **{f.name: getattr(default, f.name) for f in fields(config) if f.name not in kept},
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The cohort in the clustering space: all users (X) and the fitted sample (X[rows])."""
+
+    names: list[str]
+    preprocessor: Pipeline
+    X: np.ndarray
+    rows: np.ndarray
+    truth: np.ndarray | None
+
+    @property
+    def X_fit(self) -> np.ndarray:
+        return self.X[self.rows]
+
+    @property
+    def truth_fit(self) -> np.ndarray | None:
+        return None if self.truth is None else self.truth[self.rows]
+
+
+def prepare(
+    features: pd.DataFrame, config: ClusterConfig, personas: pd.DataFrame | None
+) -> Prepared:
+    """Select and check the features, draw the fit sample, fit the preprocessing on it and
+    transform every user (deterministic: select_k and cluster get the same space)."""
+    names = select_features(features, config.features)
+    values = features[names].to_numpy(float)
+    check_values(values, names, "features")
+    rows = fitted_rows(len(values), config.fit_sample, config.seed)
+    preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
+    preprocessor.fit(values[rows])
+    truth = persona_labels(features["user_id"], personas)
+    return Prepared(names, preprocessor, preprocessor.transform(values), rows, truth)
+
+
+def select_k(
+    features: pd.DataFrame, config: ClusterConfig, *, personas: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The k-selection table of the select_k stage: one row per candidate k of k_range.
+
+    Empty for dbscan and hdbscan, which find their own number of clusters. Depends only on
+    K_SELECTION_PARAMS, so a new k reuses it (`dvc exp run -S cluster.k=...` skips the stage).
+    """
+    config = for_k_selection(config)
+    if config.algorithm in DENSITY:
+        return pd.DataFrame(columns=list(K_TABLE_COLUMNS))
+    with single_threaded():
+        prep = prepare(features, config, personas)
+        table, _ = k_selection(prep.X_fit, config, truth=prep.truth_fit)
+    return table
+
+
 def fit_segmenter(
     features: pd.DataFrame,
     config: ClusterConfig,
     signals: dict[str, str],
     *,
     personas: pd.DataFrame | None = None,
+    k_table: pd.DataFrame | None = None,
 ) -> ClusterResult:
-    """Preprocess, select k, fit, check stability and truth, and map clusters to perks."""
+    """Preprocess, select k, fit, check stability and truth, and map clusters to perks.
+
+    `k_table` is select_k's table for the same config (the pipeline passes it, so no candidate
+    is refitted); without it the table is computed here.
+    """
     with single_threaded():
-        return _fit_segmenter(features, config, signals, personas)
+        return _fit_segmenter(features, config, signals, personas, k_table)
 
 
 def _fit_segmenter(
@@ -529,6 +613,7 @@ def _fit_segmenter(
     config: ClusterConfig,
     signals: dict[str, str],
     personas: pd.DataFrame | None,
+    k_table: pd.DataFrame | None,
 ) -> ClusterResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -539,29 +624,33 @@ def _fit_segmenter(
         seconds[name] = round(now - clock, 3)
         clock = now
 
-    names = select_features(features, config.features)
-    values = features[names].to_numpy(float)
-    check_values(values, names, "features")
-    n = len(values)
-    rows = fitted_rows(n, config.fit_sample, config.seed)
-    truth = persona_labels(features["user_id"], personas)
-    preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
-    preprocessor.fit(values[rows])
-    X = preprocessor.transform(values)
-    X_fit = X[rows]
+    prep = prepare(features, config, personas)
+    names, preprocessor, X, rows, truth = (
+        prep.names,
+        prep.preprocessor,
+        prep.X,
+        prep.rows,
+        prep.truth,
+    )
+    X_fit = prep.X_fit
+    n = len(X)
     lap("preprocess")
 
     if config.algorithm in DENSITY:
         k_requested: int | str | None = None
         fit = fit_model(X_fit, config, None, seed=config.seed)
-        k_table = pd.DataFrame()  # one row, the fit itself: below
         k_rule = f"found by {config.describe()}"
         k = None
     else:
         k_requested = config.k
         if config.k != "auto" and config.k >= len(X_fit):
             raise DataError(f"cluster.k = {config.k} needs more users than the cohort's {n}")
-        k_table, fits = k_selection(X_fit, config, truth=None if truth is None else truth[rows])
+        fits: dict[int, Fit] = {}
+        if k_table is None:
+            k_table, fits = k_selection(X_fit, config, truth=prep.truth_fit)
+        missing = [c for c in K_TABLE_COLUMNS if c not in k_table.columns]
+        if missing:
+            raise DataError(f"k-selection table: missing column(s) {', '.join(missing)}")
         if config.k == "auto":
             if k_table.empty:
                 raise DataError(
@@ -578,9 +667,8 @@ def _fit_segmenter(
     # Every index is computed on the fitted users (all users up to cluster.fit_sample), so
     # the metrics equal the k-selection row of the chosen k.
     q = quality(X_fit, fit.labels, sample=config.silhouette_sample, seed=config.seed, bic=fit.bic)
-    if config.algorithm in DENSITY:
-        truth_fit = None if truth is None else truth[rows]
-        row = {**asdict(q), "truth_ari": _truth_ari(truth_fit, fit.labels)}
+    if config.algorithm in DENSITY:  # the fit itself is the one candidate
+        row = {**asdict(q), "truth_ari": _truth_ari(prep.truth_fit, fit.labels)}
         k_table = pd.DataFrame([row], columns=list(K_TABLE_COLUMNS))
     labels = fit.assign(X) if n > len(rows) else np.empty(n, dtype="int64")
     labels[rows] = fit.labels

@@ -113,6 +113,16 @@ def read_parquet(path: str | Path, *, what: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def read_csv(path: str | Path, *, what: str) -> pd.DataFrame:
+    """Read an upstream CSV output; a missing file names the stage that should have made it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: missing input ({what}); run `dvc repro` to rebuild it")
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     if not path.exists():

@@ -1,0 +1,21 @@
+"""DVC stage select_k: the k-selection table, one K-Means (or GMM, ...) fit per candidate k.
+
+A stage of its own because it depends on fewer params than cluster (`K_SELECTION_PARAMS`):
+`dvc exp run -S cluster.k=...` reuses it instead of refitting every candidate.
+"""
+
+from traveltide.cluster import select_k
+from traveltide.config import ClusterConfig
+from traveltide.io import read_parquet, write_csv
+from traveltide.stage import run_stage
+
+
+def main(params, paths):
+    config = ClusterConfig.from_params(params)
+    features = read_parquet(paths.features, what="features' user table")
+    personas = read_parquet(paths.personas, what="generate's personas (empty: external source)")
+    write_csv(select_k(features, config, personas=personas), paths.k_selection)
+
+
+if __name__ == "__main__":
+    run_stage("select_k", main, ["features", "personas", "k_selection"])
