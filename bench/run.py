@@ -22,6 +22,8 @@ Figures (`--only` takes a comma list of these ids):
            k-selection table is clustering work) on the wide cohort (cohort.min_sessions 0,
            about 1M users at scale 1)
   scaling  the same at scale/10: time(scale) / time(scale/10) for 10x the users
+  slow     the tests marked `slow` (`pytest -m slow`: full-scale generator fidelity, the
+           8-experiment queue), once, pass/fail; CI leaves them out
   pg       the extract function on PostgreSQL (the generated tables loaded with
            `traveltide db load` into a dedicated database) vs on the embedded DuckDB
 
@@ -52,7 +54,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-FIGURES = ("cold", "noop", "exp", "sweep", "wide", "scaling", "pg")
+FIGURES = ("cold", "noop", "exp", "sweep", "wide", "scaling", "pg", "slow")
 SWEEP_SIZE = 8
 WIDE_STAGES = ("features", "select_k", "cluster")  # "features + cluster" of the wide figure
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/traveltide_bench"
@@ -592,6 +594,34 @@ def fig_pg(ctx: Context) -> Figure:
     )
 
 
+def fig_slow_tests(ctx: Context) -> Figure:
+    """The tests marked `slow` (full scale, or long: the 8-experiment queue), which CI leaves
+    out: run once, in the scratch clone, on both cores like `make test`."""
+    s = ctx.scratch
+    s.restore()
+    run = s.run(
+        "python", "-m", "pytest", "-m", "slow", "-q", "-p", "no:cacheprovider", "-n", "2",
+        "--dist", "loadfile", check=False,
+    )  # fmt: skip
+    summary = next(
+        (
+            line
+            for line in reversed(run.text().splitlines())
+            if re.search(r"\d+ (passed|failed)", line)
+        ),
+        f"pytest exited {run.code} (no summary line)",
+    )
+    ctx.log(f"  slow tests: {summary.strip('= ')} ({run.seconds:.0f} s), log {run.log}")
+    return Figure(
+        "slow",
+        "tests marked slow (`pytest -m slow`)",
+        summary.strip("= "),
+        "all pass",
+        run.code == 0,
+        {"seconds": [run.seconds]},
+    )
+
+
 MEASURE: dict[str, Callable[[Context], Figure]] = {
     "cold": fig_cold,
     "noop": fig_noop,
@@ -600,6 +630,7 @@ MEASURE: dict[str, Callable[[Context], Figure]] = {
     "wide": fig_wide,
     "scaling": fig_scaling,
     "pg": fig_pg,
+    "slow": fig_slow_tests,
 }
 
 

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ from traveltide.report import (
     render_html,
 )
 from traveltide.rules import mix
+from traveltide.timings import StageTiming
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = {"A": 1.0, "B": 1.0, "C": 1.0}
@@ -430,6 +431,24 @@ def test_optional_cluster_metrics_show_only_when_present(ab_by_verdict):
     assert "mean ARI of 0.91" in text and "ARI 0.77" in text and "12 users fit no cluster" in text
 
 
+def test_timings_section_lists_stages_slowest_first(ab_by_verdict):
+    def timing(stage: str, wall: float) -> StageTiming:
+        return StageTiming(
+            stage, "ok", "2026-01-01T00:00:00+00:00", wall, 0.5, wall - 0.5, wall, 10**9
+        )
+
+    inputs = replace(
+        build_inputs(ab_by_verdict["tie"]),
+        timings={"a": timing("a", 1.0), "b": timing("b", 12.5), "c": timing("c", 3.0)},
+    )
+    page = render_html(inputs, {})
+    table = re.search(r'<table id="timings">(.*?)</table>', page, re.S).group(1)
+    assert re.findall(r"<tr><td>(\w+)</td>", table) == ["b", "c", "a"]
+    assert "<td>12.5</td>" in table and "16.5 s of stage wall time" in page
+    assert 'href="#timings"' in page
+    assert 'id="timings"' not in render_html(replace(inputs, timings=None), {})
+
+
 def test_report_survives_sparse_metrics():
     inputs = ReportInputs(
         metrics={"extract": {"users": 10}},
@@ -677,7 +696,14 @@ def test_dvc_plots_and_report_from_the_real_pipeline(tmp_path):
     for name in ("rewards_assignment.csv", "segment_summary.csv", "analysis.json"):
         copy = (tmp_path / "copy" / "exports" / name).read_bytes()
         assert copy == (repo.path / "data/exports" / name).read_bytes(), name
-    assert "data:image/png;base64," in (tmp_path / "copy" / "report.html").read_text()
+    copied = (tmp_path / "copy" / "report.html").read_text()
+    assert "data:image/png;base64," in copied
+    # ... with the stages' timings, which the stage's own (deterministic) page leaves out
+    timed = re.search(r'<table id="timings">(.*?)</table>', copied, re.S).group(1)
+    assert {"extract", "select_k", "cluster", "report"} <= set(
+        re.findall(r"<tr><td>(\w+)</td>", timed)
+    )
+    assert 'id="timings"' not in (repo.path / "data/report/report.html").read_text()
     assert {k: v for k, v in repo.output_hashes().items() if k.startswith(outputs)} == before
 
     # dvc plots diff: commit this state, change the A/B seed, compare with the commit

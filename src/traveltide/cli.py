@@ -120,6 +120,7 @@ def _report(args: argparse.Namespace) -> None:
     if missing:
         raise DataError(f"missing pipeline output(s) {', '.join(missing)}; run `dvc repro` first")
     from traveltide.publish import publish
+    from traveltide.timings import read_timings, timings_dir
 
     out = args.output
     publish(
@@ -130,7 +131,8 @@ def _report(args: argparse.Namespace) -> None:
             plot_data=out / "plot_data",
             report=out / "report.html",
             exports=out / "exports",
-        )
+        ),
+        timings=read_timings(timings_dir()) or None,
     )
     print(f"wrote {out / 'report.html'}, its plots and the exports under {out}")
 

@@ -6,6 +6,8 @@ the same inputs and every output under DIR (a copy to share, the workspace untou
 """
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -24,8 +26,12 @@ STAGES = ("extract", "data_quality", "features", "segment_rules", "cluster", "co
 ASSIGNMENT, SUMMARY, ANALYSIS = "rewards_assignment.csv", "segment_summary.csv", "analysis.json"
 
 
-def publish(paths) -> None:
-    """Write report, plots, plot data and exports from the inputs named by `paths`."""
+def publish(paths, timings: Mapping[str, Any] | None = None) -> None:
+    """Write report, plots, plot data and exports from the inputs named by `paths`.
+
+    `timings` (stage -> StageTiming) adds a "Where the time went" section to the page; the
+    report stage passes none, so its page stays byte-identical from run to run.
+    """
     metrics = {name: read_json(paths.metrics_dir / f"{name}.json") for name in STAGES}
     features = read_parquet(paths.features, what="features' user table")
     clusters = read_parquet(paths.clusters, what="cluster's segments")
@@ -45,6 +51,7 @@ def publish(paths) -> None:
             name: os.path.relpath(paths.exports / name, paths.report.parent).replace(os.sep, "/")
             for name in (ASSIGNMENT, SUMMARY, ANALYSIS)
         },
+        timings=timings,
     )
     plots = make_plots(inputs)
     for name, png in plots.items():

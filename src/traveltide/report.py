@@ -73,6 +73,9 @@ class ReportInputs:
     assignment: pd.DataFrame | None = None  # exports.rewards_assignment
     summary: pd.DataFrame | None = None  # exports.segment_summary
     export_links: Mapping[str, str] = field(default_factory=dict)  # file name -> relative href
+    # timings/*.json by stage (traveltide.timings): shown by `traveltide report`, never by the
+    # report stage, whose page must be byte-identical from run to run
+    timings: Mapping[str, Any] | None = None
 
 
 def pca_projection(
@@ -910,6 +913,31 @@ SECTIONS = (
 )
 
 
+def timings_section(timings: Mapping[str, Any]) -> str:
+    """The last run of each stage (slowest first): wall, start-up (imports), CPU, peak memory."""
+    ordered = sorted(timings.values(), key=lambda t: (-t.wall_s, t.stage))
+    rows = [
+        [
+            t.stage,
+            f"{t.wall_s:.1f}",
+            "" if t.startup_s is None else f"{t.startup_s:.2f}",
+            f"{t.cpu_s:.1f}",
+            f"{t.peak_rss_gb:.2f}",
+            t.status,
+            t.started_at,
+        ]
+        for t in ordered
+    ]
+    head = ["stage", "wall s", "start-up s", "CPU s", "peak RSS GB", "status", "started (UTC)"]
+    total = sum(t.wall_s for t in ordered)
+    return (
+        f"<p>{len(ordered)} stages, {total:.1f} s of stage wall time in their last runs "
+        "(<code>timings/</code>; DVC's own time between stages is not included). Start-up is "
+        "the interpreter and its imports, paid again by every stage DVC starts.</p>\n"
+        + _table(head, rows, "timings")
+    )
+
+
 def render_html(inputs: ReportInputs, plots: Mapping[str, bytes]) -> str:
     """The whole report as one HTML string with the plots inlined (no external resources)."""
     m = inputs.metrics
@@ -925,7 +953,6 @@ def render_html(inputs: ReportInputs, plots: Mapping[str, bytes]) -> str:
     )
     summary = "\n".join(f"<p>{html.escape(s)}</p>" for s in executive_summary(m, inputs.assignment))
     verdict = html.escape(str(ab.get("verdict_reason", "")))
-    nav = " | ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     body = {
         "summary": f'<div id="executive-summary">\n{summary}\n</div>',
         "headline": f'<table id="headline">\n{rows}\n</table>',
@@ -939,9 +966,14 @@ def render_html(inputs: ReportInputs, plots: Mapping[str, bytes]) -> str:
         f"<h3>Power and minimum detectable effect</h3>\n{ab_power_section(ab)}",
         "exports": exports_section(inputs),
     }
+    shown = SECTIONS
+    if inputs.timings:
+        body["timings"] = timings_section(inputs.timings)
+        shown = (*SECTIONS, ("timings", "Where the time went"))
+    nav = " | ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in shown)
     sections = "\n".join(
         f'<section id="{sid}">\n<h2>{html.escape(title)}</h2>\n{body[sid]}\n</section>'
-        for sid, title in SECTIONS
+        for sid, title in shown
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
