@@ -11,6 +11,7 @@ from traveltide.extract import (
     cohort_bind_params,
     cohort_columns,
     cohort_sql,
+    driver_reason,
     extract_cohort,
     normalise,
     read_cohort,
@@ -178,3 +179,19 @@ def test_session_without_a_user_is_named(small_db, tmp_path):
     source = faulty_source(small_db, tmp_path / "u", users=users)
     with pytest.raises(DataError, match=rf"users: no row for user_id {user} of the cohort"):
         extract_cohort(source, CONFIG)
+
+
+def test_adbc_error_is_one_line_without_the_sql_or_password():
+    """ADBC's libpq messages quote the whole multi-line SQL before the reason."""
+    import adbc_driver_manager
+
+    exc = adbc_driver_manager.OperationalError(
+        "IO: [libpq] Failed to execute query 'SELECT\n  s.user_id\nFROM sessions s "
+        "WHERE x > $1': server closed the connection unexpectedly (user tt, password s3cret)\n"
+        "\tThis probably means the server terminated abnormally",
+        status_code=adbc_driver_manager.AdbcStatusCode.IO,
+    )
+    assert driver_reason(exc, "s3cret") == (
+        "IO: [libpq] Failed to execute query: server closed the connection unexpectedly "
+        "(user tt, password ***)"
+    )

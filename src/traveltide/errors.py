@@ -30,6 +30,11 @@ def first_line(exc: BaseException, secret: str | None = None) -> str:
     stage scripts needs the first, and a password must never reach it.
     """
     orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip()
-    line = text.splitlines()[0].strip() if text else type(orig).__name__
+    return first_line_of(str(orig), secret) or type(orig).__name__
+
+
+def first_line_of(text: str, secret: str | None = None) -> str:
+    """First non-empty line of `text`, stripped, with `secret` masked ("" for no text)."""
+    text = text.strip()
+    line = text.splitlines()[0].strip() if text else ""
     return line.replace(secret, "***") if secret else line

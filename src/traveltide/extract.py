@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 
+import adbc_driver_manager
 import duckdb
 import pandas as pd
 import sqlalchemy as sa
@@ -19,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from traveltide.config import CohortConfig
 from traveltide.db import Source, make_engine
-from traveltide.errors import DataError, SourceError, first_line
+from traveltide.errors import DataError, SourceError, first_line, first_line_of
 from traveltide.schema import NULLABLE, PRIMARY_KEYS, TABLES, LogicalType, validate_columns
 
 log = logging.getLogger(__name__)
@@ -196,20 +198,48 @@ def check_required_values(df: pd.DataFrame) -> None:
                 )
 
 
+def numbered_query(dialect: sa.Dialect, params: dict[str, object]) -> tuple[str, list[object]]:
+    """The cohort SQL with numbered placeholders ($1, $2: the style of DuckDB and of ADBC's
+    PostgreSQL driver) and its arguments in that order. Values stay bound, never spliced in."""
+    compiled = cohort_sql().compile(dialect=dialect)
+    bound = compiled.construct_params(params)
+    return str(compiled), [bound[name] for name in compiled.positiontup]
+
+
+def libpq_uri(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+psycopg2://...`) as the plain URI libpq (ADBC) reads."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def read_cohort(conn: sa.Connection, source: Source, params: dict[str, object]) -> pd.DataFrame:
     """The cohort query's rows as a DataFrame, the same SQL text on either database.
 
-    DuckDB hands its result columns over whole (`fetch_df`), where `pd.read_sql` builds a Python
-    object per value: on the wide cohort (2.9M rows) that took 159 s and 7.2 GB. PostgreSQL's
-    rows come through the DB-API driver (`pd.read_sql`). `normalise` gives both one dtype
-    per logical type, so the cohort file is byte-identical whichever database answered.
+    Both databases hand over result columns whole, never a Python object per value (with
+    `pd.read_sql` the wide cohort's 2.9M rows took 159 s and 7.2 GB): DuckDB through
+    `fetch_df`, PostgreSQL as Arrow through ADBC's libpq driver (binary COPY). `normalise`
+    gives both one dtype per logical type, so the cohort file is byte-identical whichever
+    database answered.
     """
-    if not source.is_embedded:
-        return pd.read_sql(cohort_sql(), conn, params=params)
-    compiled = cohort_sql().compile(dialect=conn.dialect)  # $1, $2: DuckDB's paramstyle
-    bound = compiled.construct_params(params)
-    args = [bound[name] for name in compiled.positiontup]
-    return conn.connection.driver_connection.execute(str(compiled), args).fetch_df()
+    if source.is_embedded:
+        sql, args = numbered_query(conn.dialect, params)
+        return conn.connection.driver_connection.execute(sql, args).fetch_df()
+    import adbc_driver_postgresql.dbapi as adbc
+    from sqlalchemy.dialects import postgresql
+
+    sql, args = numbered_query(postgresql.dialect(paramstyle="numeric_dollar"), params)
+    with adbc.connect(libpq_uri(source.url)) as pg, pg.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetch_arrow_table().to_pandas()
+
+
+def driver_reason(exc: Exception, secret: str | None) -> str:
+    """The one line that says what went wrong. ADBC's libpq messages quote the whole SQL text
+    first (`Failed to execute query '<SQL>': <reason>`), so the quote is dropped."""
+    if isinstance(exc, adbc_driver_manager.Error):
+        return (
+            first_line_of(re.sub(r" '[^']*'", "", str(exc), count=1), secret) or type(exc).__name__
+        )
+    return first_line(exc, secret)
 
 
 def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
@@ -220,11 +250,9 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
         with engine.connect() as conn:
             _check_tables(conn, source)
             df = read_cohort(conn, source, cohort_bind_params(config))
-    except (sa_exc.DBAPIError, pd.errors.DatabaseError, duckdb.Error) as exc:
-        # pandas wraps a driver error met while reading rows (the server gone mid-query) in
-        # its own DatabaseError, whose text starts with the SQL: report the driver's line.
-        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
-        raise SourceError(f"source {source.label}: {first_line(cause or exc, secret)}") from exc
+    except (sa_exc.DBAPIError, duckdb.Error, adbc_driver_manager.Error) as exc:
+        # Driver errors (the server gone mid-query, say) run to many lines: report the first.
+        raise SourceError(f"source {source.label}: {driver_reason(exc, secret)}") from exc
     finally:
         engine.dispose()
     if df.empty:
