@@ -402,8 +402,15 @@ def fig_exp(ctx: Context) -> Figure:
     )
 
 
+# A finished experiment's ref: refs/exps/<baseline sha, split 2/38>/<name>. The queue's own
+# refs (refs/exps/celery/stash while tasks wait, refs/exps/exec/...) must not count: with the
+# stash ref counted, a -j 1 batch looked done while its last experiment still ran.
+EXP_REF = re.compile(r"refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/[^/]+")
+
+
 def exp_ref_count(s: Scratch) -> int:
-    return len(s.quiet("git", "for-each-ref", "refs/exps").splitlines())
+    refs = s.quiet("git", "for-each-ref", "--format=%(refname)", "refs/exps").split()
+    return sum(bool(EXP_REF.fullmatch(ref)) for ref in refs)
 
 
 def queue_workers(repo: Path) -> list[int]:
