@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from traveltide.config import CohortConfig
-from traveltide.db import Source, make_engine, redact
+from traveltide.db import Source, make_engine
 from traveltide.errors import DataError, SourceError
 from traveltide.extract import (
     cohort_bind_params,
@@ -17,6 +17,7 @@ from traveltide.extract import (
     read_cohort,
 )
 from traveltide.io import write_parquet
+from traveltide.source import redact_url
 
 CONFIG = CohortConfig(dt.date(2023, 1, 4), 7)
 
@@ -95,7 +96,7 @@ def test_unreachable_database_names_host_not_password():
         extract_cohort(Source(url), CONFIG)
     message = str(err.value)
     assert "127.0.0.1" in message and "traveltide" in message and "hunter2" not in message
-    assert "hunter2" not in redact(url)
+    assert "hunter2" not in redact_url(url)
 
 
 @pytest.mark.parametrize(

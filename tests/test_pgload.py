@@ -15,7 +15,7 @@ import pytest
 
 from conftest import pg_query, schema_url
 from traveltide.config import CohortConfig
-from traveltide.db import Source, redact
+from traveltide.db import Source
 from traveltide.errors import DataError, SourceError
 from traveltide.extract import extract_cohort
 from traveltide.geo import haversine_km
@@ -32,6 +32,7 @@ from traveltide.pgload import (
     rebatch,
 )
 from traveltide.schema import PRIMARY_KEYS, TABLES
+from traveltide.source import redact_url
 
 CONFIG = CohortConfig(dt.date(2023, 1, 4), 7)
 TRAVELTIDE = Path(sys.executable).parent / "traveltide"
@@ -101,7 +102,7 @@ def test_unreachable_server_is_one_line_without_password(small_db):
     message = str(err.value)
     assert "127.0.0.1:1/traveltide" in message
     assert "hunter2" not in message and "\n" not in message
-    assert "hunter2" not in redact(url) and "alice" in redact(url)
+    assert "hunter2" not in redact_url(url) and "alice" in redact_url(url)
 
 
 # ------------------------------------------------------------ real server --

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from traveltide.db import redact
 from traveltide.source import ENV_URL, redact_url, source_state
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
@@ -30,7 +29,6 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
 )
 def test_redact_masks_only_the_password(url, expected):
     assert redact_url(url) == expected
-    assert redact(url) == expected  # db.redact is the same rule
 
 
 def test_unparsable_url_is_never_echoed():

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from traveltide.errors import DataError, TrackingError
+from traveltide.source import redact_url
 from traveltide.timings import StageTiming, write_timing
 from traveltide.tracking import (
     dvc_digest,
@@ -13,7 +14,6 @@ from traveltide.tracking import (
     metric_tags,
     resolve_target,
     run_tags,
-    safe_uri,
     store_uri,
     timing_metrics,
 )
@@ -33,7 +33,7 @@ def test_env_uri_wins_and_passwords_are_masked(tmp_path):
     # psycopg2 is the installed driver; SQLAlchemy 2.1 would pick psycopg 3 for postgresql://
     assert target.tracking_uri == "postgresql+psycopg2://u:s3cret@localhost:5432/mlflow"
     assert "s3cret" not in target.label and ":***@" in target.label
-    assert safe_uri("sqlite:///x.db") == "sqlite:///x.db"
+    assert redact_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
 @pytest.mark.parametrize(

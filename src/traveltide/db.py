@@ -37,15 +37,16 @@ class Source:
     @property
     def label(self) -> str:
         """Where the data comes from, safe to print: never a password."""
-        return f"embedded DuckDB over {self.embedded_dir}" if self.url is None else redact(self.url)
+        return (
+            f"embedded DuckDB over {self.embedded_dir}"
+            if self.url is None
+            else redact_url(self.url)
+        )
 
 
 def resolve_source(env: dict[str, str] | None = None) -> Source:
     """The source the pipeline reads: `TRAVELTIDE_DB_URL` when set and non-empty, else embedded."""
     return Source(url=configured_url(os.environ if env is None else env))
-
-
-redact = redact_url  # one redaction rule for error messages, MLflow tags and the source stage
 
 
 def database_label(url: str) -> str:

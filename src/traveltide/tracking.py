@@ -83,10 +83,7 @@ class TrackingTarget:
     @property
     def label(self) -> str:
         """The store URI with any password masked, for messages."""
-        return safe_uri(self.tracking_uri)
-
-
-safe_uri = redact_url  # the one redaction rule of database URLs, MLflow stores included
+        return redact_url(self.tracking_uri)  # the one rule of database URLs, stores included
 
 
 def repo_root(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
