@@ -82,3 +82,22 @@ def pg_query(url: str, sql: str, **params) -> list[tuple]:
             return [tuple(row) for row in conn.execute(sa.text(sql), params)]
     finally:
         engine.dispose()
+
+
+SIGNALS = {"free_checked_bag": "bags", "exclusive_discounts": "discount"}  # perks.signals
+BLOB_FEATURES = ["bags", "discount", "c", "d"]  # the feature columns of blob_users
+
+
+def blob_users(n: int = 300, *, k: int = 3, seed: int = 0, std: float = 0.6, first_id: int = 1000):
+    """`n` users in `k` well-separated Gaussian blobs over BLOB_FEATURES (user_id counting from
+    `first_id`), and each user's blob: a feature table whose right clustering is known."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_blobs
+
+    X, truth = make_blobs(
+        n_samples=n, centers=k, n_features=len(BLOB_FEATURES), cluster_std=std, random_state=seed
+    )
+    table = pd.DataFrame(X, columns=BLOB_FEATURES)
+    table.insert(0, "user_id", np.arange(n, dtype="int64") + first_id)
+    return table, truth

@@ -21,6 +21,7 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import StandardScaler
 
+from conftest import BLOB_FEATURES, SIGNALS, blob_users
 from traveltide.cluster import (
     K_SELECTION_PARAMS,
     K_TABLE_COLUMNS,
@@ -39,15 +40,9 @@ from traveltide.errors import ConfigError, DataError
 from traveltide.io import to_json
 from traveltide.preprocess import SkewTransform, select_features
 
-SIGNALS = {"free_checked_bag": "bags", "exclusive_discounts": "discount"}
-COLUMNS = ["bags", "discount", "c", "d"]
-
 
 def blob_features(n=400, k=3, seed=0, std=0.6):
-    X, y = make_blobs(n_samples=n, centers=k, n_features=4, cluster_std=std, random_state=seed)
-    df = pd.DataFrame(X, columns=COLUMNS)
-    df.insert(0, "user_id", np.arange(n) + 100)
-    return df, y
+    return blob_users(n, k=k, seed=seed, std=std, first_id=100)
 
 
 CONFIG = ClusterConfig(
@@ -103,7 +98,7 @@ def test_algorithms_without_predict_score_by_nearest_centroid(algorithm):
     df, _ = blob_features()
     seg = fit_segmenter(df, replace(CONFIG, algorithm=algorithm), SIGNALS).segmenter
     assert seg.model is None
-    X = seg.preprocessor.transform(df[COLUMNS].to_numpy(float))
+    X = seg.preprocessor.transform(df[BLOB_FEATURES].to_numpy(float))
     d = ((X[:, None, :] - seg.centroids[None, :, :]) ** 2).sum(axis=2)
     assert seg.predict(df)["cluster"].tolist() == d.argmin(axis=1).tolist()
 
@@ -143,7 +138,7 @@ def test_k_table_matches_sklearn_and_keeps_the_plotted_columns():
     table = result.k_table
     assert table["k"].tolist() == [2, 3, 4, 5]
     assert {"k", "silhouette", "inertia", "truth_ari"} <= set(table.columns)
-    X = StandardScaler().fit_transform(df[COLUMNS].to_numpy(float))
+    X = StandardScaler().fit_transform(df[BLOB_FEATURES].to_numpy(float))
     km = KMeans(n_clusters=4, n_init=3, random_state=CONFIG.seed).fit(X)
     row = table.set_index("k").loc[4]
     assert row["silhouette"] == pytest.approx(silhouette_score(X, km.labels_))
@@ -157,7 +152,7 @@ def test_stability_is_high_on_blobs_and_low_on_structureless_noise():
     df, _ = blob_features(n=300)
     assert fit_segmenter(df, replace(CONFIG, stability_resamples=8), SIGNALS).stability.mean > 0.95
     rng = np.random.default_rng(0)
-    noise = pd.DataFrame(rng.normal(size=(300, 6)), columns=[*COLUMNS, "e", "f"])
+    noise = pd.DataFrame(rng.normal(size=(300, 6)), columns=[*BLOB_FEATURES, "e", "f"])
     noise.insert(0, "user_id", np.arange(300))
     config = replace(CONFIG, k=6, k_range=(6,), stability_resamples=8)
     result = fit_segmenter(noise, config, SIGNALS)
@@ -169,7 +164,7 @@ def test_stability_is_high_on_blobs_and_low_on_structureless_noise():
 
 def test_pca_by_components_and_by_explained_variance_match_sklearn():
     df, truth = blob_features()
-    X = StandardScaler().fit_transform(df[COLUMNS].to_numpy(float))
+    X = StandardScaler().fit_transform(df[BLOB_FEATURES].to_numpy(float))
     two = fit_segmenter(df, replace(CONFIG, pca=2), SIGNALS)
     assert two.pca_components == 2
     expected = PCA(n_components=2, svd_solver="full").fit(X)
@@ -189,8 +184,8 @@ def test_feature_subset_is_used_and_unknown_names_are_errors():
     assert result.segmenter.features == ["bags", "c"]
     assert result.segmenter.predict(df[["bags", "c"]]).shape == (len(df), 2)
     # profiles still describe every feature, so perk signals outside the subset work
-    assert set(result.profiles.columns) == set(COLUMNS)
-    assert select_features(df, "all") == COLUMNS
+    assert set(result.profiles.columns) == set(BLOB_FEATURES)
+    assert select_features(df, "all") == BLOB_FEATURES
     with pytest.raises(ConfigError, match="cluster.features: unknown feature.*nope, zilch"):
         fit_segmenter(df, replace(CONFIG, features=("bags", "nope", "zilch")), SIGNALS)
 
@@ -199,7 +194,7 @@ def test_dbscan_noise_users_keep_label_minus_one_and_get_the_nearest_clusters_pe
     df, truth = blob_features(n=300)
     outliers = pd.DataFrame(
         [[40.0, 40.0, 40.0, 40.0], [-40.0, 40.0, -40.0, 40.0], [40.0, -40.0, 0.0, 0.0]],
-        columns=COLUMNS,
+        columns=BLOB_FEATURES,
     )
     outliers.insert(0, "user_id", [1, 2, 3])
     table = pd.concat([df, outliers], ignore_index=True)
@@ -210,7 +205,7 @@ def test_dbscan_noise_users_keep_label_minus_one_and_get_the_nearest_clusters_pe
     assert result.quality.noise_share == pytest.approx(3 / len(table))
     assert (a.loc[noise, "cluster_name"] == "noise").all()
     seg = result.segmenter
-    X = seg.preprocessor.transform(table[COLUMNS].to_numpy(float))
+    X = seg.preprocessor.transform(table[BLOB_FEATURES].to_numpy(float))
     centroids = np.array([X[a["cluster"] == c].mean(axis=0) for c in range(3)])
     nearest = ((X[noise.to_numpy(), None, :] - centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
     assert a.loc[noise, "perk"].tolist() == [seg.perks[int(c)] for c in nearest]
@@ -238,7 +233,7 @@ def test_degenerate_density_fits_are_one_line_data_errors(algorithm, changes, me
 
 
 def test_identical_users_cannot_be_split():
-    df = pd.DataFrame({"user_id": range(50), **{c: 1.0 for c in COLUMNS}})
+    df = pd.DataFrame({"user_id": range(50), **{c: 1.0 for c in BLOB_FEATURES}})
     with pytest.raises(DataError, match=r"kmeans \(k=3, n_init=3\) found a single cluster"):
         fit_segmenter(df, CONFIG, SIGNALS)
 

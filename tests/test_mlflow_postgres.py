@@ -16,13 +16,11 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from sklearn.datasets import make_blobs
 
-from conftest import pg_query
+from conftest import SIGNALS, blob_users, pg_query
 from pipeline_repo import clean_env
 from traveltide.cluster import fit_segmenter
 from traveltide.config import ClusterConfig
@@ -43,8 +41,6 @@ from traveltide.tracking import (
 pytestmark = pytest.mark.postgres
 
 EXPERIMENT = "traveltide-segmentation"
-FEATURES = ["bags", "discount", "c", "d"]
-SIGNALS = {"free_checked_bag": "bags", "exclusive_discounts": "discount"}
 
 
 def admin_engine(server_url: str) -> sa.Engine:
@@ -80,9 +76,7 @@ def traveltide(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
 
 
 def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
-    X, _ = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=0.6, random_state=1)
-    users = pd.DataFrame(X, columns=FEATURES)
-    users.insert(0, "user_id", np.arange(len(users), dtype="int64") + 1)
+    users, _ = blob_users(seed=1, first_id=1)
     segmenter = fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
     model_file, table = tmp_path / "segmenter.pkl", tmp_path / "user_features.parquet"
     model_file.write_bytes(pickle.dumps(segmenter, protocol=5))

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_blobs
 
+from conftest import BLOB_FEATURES, SIGNALS, blob_users
 from traveltide.cluster import Segmenter, fit_segmenter
 from traveltide.config import ClusterConfig
 from traveltide.errors import DataError, TrackingError
@@ -40,21 +40,12 @@ from traveltide.tracking import (
     run_model_uri,
 )
 
-SIGNALS = {"free_checked_bag": "bags", "exclusive_discounts": "discount"}
-FEATURES = ["bags", "discount", "c", "d"]
 SERVER_START_S = 120  # a loaded 2-core machine needs ~20 s; fail clearly long before CI's limit
-
-
-def blob_users(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    X, _ = make_blobs(n_samples=n, centers=3, n_features=4, cluster_std=0.6, random_state=seed)
-    table = pd.DataFrame(X, columns=FEATURES)
-    table.insert(0, "user_id", np.arange(n, dtype="int64") + 1000)
-    return table
 
 
 @pytest.fixture(scope="module")
 def users() -> pd.DataFrame:
-    return blob_users()
+    return blob_users()[0]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +111,7 @@ def test_score_matches_predict_row_by_row_with_ids(users, segmenter):
 )
 def test_bad_feature_tables_name_the_source_column_and_row(users, change, message):
     with pytest.raises(DataError, match=message):
-        feature_matrix(change(users.head(10)), FEATURES, source="users.csv")
+        feature_matrix(change(users.head(10)), BLOB_FEATURES, source="users.csv")
 
 
 def test_read_table_reads_parquet_and_csv_and_refuses_the_rest(files, users, tmp_path):
