@@ -19,7 +19,16 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "pyproject.toml")
+# data/source/dvc.yaml holds the always-run `source` stage (a lock file of its own: see there)
+DVC_FILES = ("dvc.yaml", "data/source/dvc.yaml")
+LOCK_FILES = ("dvc.lock", "data/source/dvc.lock")
+FILES = (
+    *DVC_FILES,
+    "params.yaml",
+    ".gitignore",
+    ".dvcignore",
+    "pyproject.toml",
+)
 FOLDERS = ("stages", "src", "data/campaign")
 
 
@@ -32,8 +41,13 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
     return proc
 
 
+def stage_name(dvc_name: str) -> str:
+    """A stage by its own name (DVC says `data/source/dvc.yaml:source` for a nested file)."""
+    return dvc_name.rpartition(":")[2]
+
+
 def stages_ran(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([a-z_]+)'", output))
+    return {stage_name(name) for name in re.findall(r"Running stage '([^']+)'", output)}
 
 
 def clean_env() -> dict[str, str]:
@@ -58,7 +72,14 @@ class PipelineRepo:
 
     def changed_stages(self) -> set[str]:
         """Stages `dvc status` lists; `source` is always among them (it is always_changed)."""
-        return set(json.loads(self.run("dvc", "status", "--json").stdout))
+        return {stage_name(n) for n in json.loads(self.run("dvc", "status", "--json").stdout)}
+
+    def restore_locks(self) -> None:
+        """The committed dvc.lock files back (a failed or changed run rewrote them)."""
+        self.run("git", "checkout", "--", *LOCK_FILES)
+
+    def locks(self) -> list[dict]:
+        return [yaml.safe_load((self.path / f).read_text()) for f in LOCK_FILES]
 
     def params(self) -> dict:
         return yaml.safe_load((self.path / "params.yaml").read_text())
@@ -67,12 +88,15 @@ class PipelineRepo:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def output_hashes(self, exclude: tuple[str, ...] = ()) -> dict[str, str]:
-        """sha256 of every file under data/ and metrics/ (DVC's own .gitignore files aside)."""
+        """sha256 of every file under data/ and metrics/ (DVC's own files aside: .gitignore,
+        and data/source's dvc.yaml and dvc.lock)."""
         hashes = {}
         for folder in ("data", "metrics"):
             for file in sorted((self.path / folder).rglob("*")):
                 rel = file.relative_to(self.path).as_posix()
-                if file.is_file() and file.name != ".gitignore" and not rel.startswith(exclude):
+                if rel in FILES + LOCK_FILES or file.name == ".gitignore":
+                    continue
+                if file.is_file() and not rel.startswith(exclude):
                     hashes[rel] = hashlib.sha256(file.read_bytes()).hexdigest()
         return hashes
 
@@ -82,6 +106,7 @@ def build_repo(base: Path, scale: float) -> PipelineRepo:
     path = base / "repo"
     path.mkdir(parents=True)
     for item in FILES:
+        (path / item).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / item, path / item)
     for folder in FOLDERS:
         shutil.copytree(

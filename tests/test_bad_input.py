@@ -4,9 +4,9 @@ Each case breaks one thing (a param, the source database, the MLflow store), run
 `dvc repro` in a throwaway repository at a small scale, and checks:
 
 - the run fails with exactly one `error: <stage>: ...` line that matches the case, no traceback;
-- after putting the input back, `git checkout dvc.lock` and `dvc checkout` restore every
-  output the pipeline had before, byte for byte (DVC removes a stage's outputs before running
-  it, and stages before the failing one may have run with the bad input).
+- after putting the input back, `git checkout` of the dvc.lock files and `dvc checkout`
+  restore every output the pipeline had before, byte for byte (DVC removes a stage's outputs
+  before running it, and stages before the failing one may have run with the bad input).
 
 Params are checked by the always-run source stage first, so for those nothing at all was touched.
 """
@@ -65,7 +65,7 @@ def expect_one_line_failure(repo: PipelineRepo, case: Case, env: dict[str, str])
 
 def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text: str) -> None:
     (repo.path / "params.yaml").write_text(params_text)
-    repo.run("git", "checkout", "--", "dvc.lock")
+    repo.restore_locks()
     repo.run("dvc", "checkout", "--force")
     assert repo.output_hashes(VOLATILE) == before
 
@@ -315,7 +315,7 @@ def test_unwritable_mlflow_store_fails_only_track_and_a_rerun_logs(repo):
         assert mlflow.get_run(run_id).data.params["cluster.k"] == "4"
     finally:
         (repo.path / "params.yaml").write_text(params_text)
-        repo.run("git", "checkout", "--", "dvc.lock")
+        repo.restore_locks()
         repo.run("dvc", "checkout", "--force")
 
 
@@ -343,8 +343,7 @@ def test_stage_killed_mid_write_leaves_no_partial_output(repo):
         again = repo.run("dvc", "repro")
         assert "cluster" in stages_ran(again.stdout)
         assert not list(segments.glob(".*.tmp"))
-        status = json.loads(repo.run("dvc", "status", "--json").stdout)
-        assert set(status) == {"source"}, status
+        assert repo.changed_stages() == {"source"}
     finally:
         restore_and_compare(repo, before, params_text)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from traveltide.source import ENV_URL, redact_url, source_state
 
@@ -65,3 +67,21 @@ def test_source_stage_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_nested_source_stage_writes_the_paths_the_pipeline_reads():
+    """`source` sits in data/source/dvc.yaml (a small lock of its own to rewrite on every
+    repro). Its outputs must be the paths dvc.yaml's generate and extract depend on, or DVC
+    would no longer run it first, nor rerun them when the source changes."""
+    root = Path(__file__).resolve().parents[1]
+    pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    paths = pipeline["vars"][0]["paths"]
+    nested = yaml.safe_load((root / "data/source/dvc.yaml").read_text())["stages"]
+    assert "source" not in pipeline["stages"] and set(nested) == {"source"}
+    source = nested["source"]
+    assert source["wdir"] == "../.." and source["always_changed"] is True
+    assert source["outs"] == [paths["source_kind"], paths["source_request"]]
+    assert "${paths.source_kind}" in pipeline["stages"]["generate"]["deps"]
+    assert "${paths.source_request}" in pipeline["stages"]["extract"]["deps"]
+    for option, key in (("--kind", "source_kind"), ("--request", "source_request")):
+        assert f"{option} {paths[key]}" in source["cmd"]
