@@ -55,8 +55,13 @@ ARROW_TYPES: dict[LogicalType, pa.DataType] = {
     "text": pa.large_string(),
 }
 
-# The columns the cohort query filters and joins on, beyond the primary keys.
-INDEXES: dict[str, tuple[str, ...]] = {"sessions": ("session_start", "user_id", "trip_id")}
+# The indexes the cohort query uses beyond the primary keys, each a tuple of columns.
+# (user_id, session_start) serves both the cohort count (an index-only scan: COPY FREEZE
+# leaves the pages all-visible) and the reading of each cohort user's sessions (extract's
+# `cohort_sessions`); at full scale it took the query from 2.9 s to 1.0 s.
+INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "sessions": (("user_id", "session_start"), ("session_start",), ("trip_id",))
+}
 
 Chunks = Callable[[int], Iterator[pa.Table]]
 
@@ -112,12 +117,12 @@ def primary_key_sql(table: str, schema: str = "public") -> str:
 
 
 def index_sql(schema: str = "public") -> list[str]:
-    """CREATE INDEX for each column the cohort query filters or joins on."""
+    """CREATE INDEX for each of `INDEXES` (named `<table>_<columns>_idx`)."""
     return [
-        f"CREATE INDEX {quote_ident(f'{table}_{col}_idx')} "
-        f"ON {qualified(schema, table)} ({quote_ident(col)})"
-        for table, cols in INDEXES.items()
-        for col in cols
+        f"CREATE INDEX {quote_ident('_'.join((table, *cols, 'idx')))} "
+        f"ON {qualified(schema, table)} ({', '.join(quote_ident(c) for c in cols)})"
+        for table, indexes in INDEXES.items()
+        for cols in indexes
     ]
 
 
@@ -139,9 +144,13 @@ $$"""
 
 
 def copy_sql(table: str, schema: str = "public") -> str:
-    """COPY ... FROM STDIN for the CSV that `csv_bytes` writes (unquoted empty = NULL)."""
+    """COPY ... FROM STDIN for the CSV that `csv_bytes` writes (unquoted empty = NULL).
+
+    FREEZE (the table is created in the same transaction) writes the rows frozen and, from
+    PostgreSQL 14, marks the pages all-visible, so index-only scans need no VACUUM first.
+    """
     cols = ", ".join(quote_ident(c) for c in TABLES[table])
-    return f"COPY {qualified(schema, table)} ({cols}) FROM STDIN WITH (FORMAT csv)"
+    return f"COPY {qualified(schema, table)} ({cols}) FROM STDIN WITH (FORMAT csv, FREEZE)"
 
 
 # ------------------------------------------------------- chunks to CSV (pure) --
