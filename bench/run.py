@@ -673,17 +673,37 @@ MEASURE: dict[str, Callable[[Context], Figure]] = {
 # --- report -------------------------------------------------------------------------------
 
 
+def python_loop_seconds(repeats: int = 5) -> float:
+    """Median time of a fixed pure-Python loop: how fast this machine's core is today.
+
+    Machines of one size can differ (another host, a busy neighbour): with this figure in each
+    results file, runs on different days can be told apart from changes in the code.
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        times.append(time.perf_counter() - start)
+    return round(median(times), 3)
+
+
 def machine() -> dict[str, Any]:
-    mem = 0
+    mem, cpu = 0, ""
     with open("/proc/meminfo") as f:
         for line in f:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
+    with open("/proc/cpuinfo") as f:
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), ""
+        )
     return {
         "cpus": os.cpu_count(),
+        "cpu_model": cpu,
         "memory_gib": round(mem / 2**30, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        "python_loop_s": python_loop_seconds(),
     }
 
 
@@ -800,7 +820,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     m = report["machine"]
     print()
-    print(f"{m['cpus']} cores, {m['memory_gib']} GiB; {source}; scale {scale:g}; {runs} runs")
+    print(
+        f"{m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB; fixed Python loop "
+        f"{m['python_loop_s']:.3f} s; {source}; scale {scale:g}; {runs} runs"
+    )
     print(f"load average {loads['start']:.2f} at start, {loads['end']:.2f} at end")
     if scale != 1.0:
         print(f"scale {scale:g}: the targets are for scale 1.0, so pass/fail is indicative only")
