@@ -4,6 +4,10 @@ Sessions that start after `cohort.session_start_after`, of users with more than
 `cohort.min_sessions` such sessions, left-joined to users, flights and hotels. Values are
 bound parameters, never formatted into the SQL text; only column names from the fixed schema
 are spliced in.
+
+On the real schema PostgreSQL runs the very text DuckDB runs. Only where a PostgreSQL table
+lacks the index its rows are read by (`indexed_keys`) does that one join take its plain form;
+all forms return the same rows (tested).
 """
 
 from __future__ import annotations
