@@ -293,8 +293,10 @@ def read_cohort(
     params: dict[str, object],
     lookups: Collection[str] = tuple(LOOKUP_KEYS),
 ) -> pd.DataFrame:
-    """The cohort query's rows as a DataFrame, the same SQL text on either database (on
-    PostgreSQL, `lookups` are the tables `indexed_keys` found; all three on the real schema).
+    """The cohort query's rows as a DataFrame, the same SQL text on either database.
+
+    `lookups`: the tables read by key (`cohort_sql`). Extract passes all of them to DuckDB,
+    and to PostgreSQL those `indexed_keys` found (all four on a database `db load` made).
 
     Both databases hand over result columns whole, never a Python object per value (with
     `pd.read_sql` the wide cohort's 2.9M rows took 159 s and 7.2 GB): DuckDB through
@@ -303,7 +305,7 @@ def read_cohort(
     database answered.
     """
     if source.is_embedded:
-        sql, args = numbered_query(conn.dialect, params)
+        sql, args = numbered_query(conn.dialect, params, lookups)
         return conn.connection.driver_connection.execute(sql, args).fetch_df()
     import adbc_driver_postgresql.dbapi as adbc
     from sqlalchemy.dialects import postgresql
