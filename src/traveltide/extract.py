@@ -35,6 +35,7 @@ _JOINED: dict[str, str] = {"users": "user_id", "flights": "trip_id", "hotels": "
 _ALIAS = {"sessions": "s", "users": "u", "flights": "f", "hotels": "h"}
 # The column each table is read by: sessions by cohort user, the others by their primary key.
 LOOKUP_KEYS: dict[str, str] = {"sessions": "user_id", **_JOINED}
+EVERY_LOOKUP = frozenset(LOOKUP_KEYS)  # the query DuckDB runs, and PostgreSQL on the real schema
 
 
 def cohort_columns() -> dict[str, tuple[str, LogicalType]]:
@@ -79,7 +80,7 @@ def cohort_sessions(*, lookup: bool) -> str:
     return "FROM sessions s\nJOIN cohort_users c ON c.user_id = s.user_id"
 
 
-def cohort_sql(lookups: Collection[str] = tuple(LOOKUP_KEYS)) -> sa.TextClause:
+def cohort_sql(lookups: Collection[str] = EVERY_LOOKUP) -> sa.TextClause:
     """The cohort query with bound :start_after and :min_sessions.
 
     `lookups`: the tables read by key (`keyed_join`, `cohort_sessions`); all of them unless a
@@ -273,7 +274,7 @@ NO_JIT = "SELECT set_config('jit', 'off', false) WHERE current_setting('jit', tr
 
 
 def numbered_query(
-    dialect: sa.Dialect, params: dict[str, object], lookups: Collection[str] = tuple(LOOKUP_KEYS)
+    dialect: sa.Dialect, params: dict[str, object], lookups: Collection[str] = EVERY_LOOKUP
 ) -> tuple[str, list[object]]:
     """The cohort SQL with numbered placeholders ($1, $2: the style of DuckDB and of ADBC's
     PostgreSQL driver) and its arguments in that order. Values stay bound, never spliced in."""
@@ -291,7 +292,7 @@ def read_cohort(
     conn: sa.Connection,
     source: Source,
     params: dict[str, object],
-    lookups: Collection[str] = tuple(LOOKUP_KEYS),
+    lookups: Collection[str] = EVERY_LOOKUP,
 ) -> pd.DataFrame:
     """The cohort query's rows as a DataFrame, the same SQL text on either database.
 
@@ -337,7 +338,7 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
     try:
         with engine.connect() as conn:
             _check_tables(conn, source)
-            lookups = tuple(LOOKUP_KEYS) if source.is_embedded else indexed_keys(conn)
+            lookups = EVERY_LOOKUP if source.is_embedded else indexed_keys(conn)
             df = read_cohort(conn, source, cohort_bind_params(config), lookups)
     except (sa_exc.DBAPIError, duckdb.Error, adbc_driver_manager.Error) as exc:
         # Driver errors (the server gone mid-query, say) run to many lines: report the first.
