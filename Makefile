@@ -22,7 +22,7 @@ run: setup  ## build the whole pipeline on the embedded synthetic database
 test: setup  ## lint, then the default test suite (slow full-scale tests excluded)
 	ruff check src stages tests
 	ruff format --check src stages tests
-	pytest -n 2 --dist loadfile  # both cores; a module's tests stay on one worker
+	pytest -n 2 --dist loadfile --durations=12  # both cores; a module's tests stay on one worker; the slowest listed (the suite must stay under 10 min)
 
 lint: setup
 	ruff check src stages tests

@@ -119,3 +119,29 @@ def test_flatten_is_dotted_and_complete(params):
 
     count(yaml.safe_load(Path("params.yaml").read_text()))
     assert len(flat) == leaves
+
+
+def _dotted(tree: dict, key: str):
+    for part in key.split("."):
+        tree = tree[part]
+    return tree
+
+
+def test_committed_lock_records_the_committed_params():
+    """dvc.lock's params are those of params.yaml: with `core.autostage`, a `dvc repro` run
+    while an experiment's `-S` values were in the workspace stages its lock for the commit."""
+    root = Path(__file__).resolve().parents[1]
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    recorded = {
+        (stage, key): value
+        for stage, entry in lock["stages"].items()
+        for key, value in entry.get("params", {}).get("params.yaml", {}).items()
+    }
+    assert recorded, "dvc.lock records no params: the check would pass on nothing"
+    stale = {
+        f"{stage}: {key}": value
+        for (stage, key), value in recorded.items()
+        if _dotted(params, key) != value
+    }
+    assert not stale, f"dvc.lock differs from params.yaml (run `dvc repro`): {stale}"
