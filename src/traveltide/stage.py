@@ -83,6 +83,6 @@ def run_stage(
         logging.getLogger(__name__).info("%s", summary(timing))
         # The stage is done and the process ends next. Without this, the interpreter's final
         # collections walk every object that pandas, scikit-learn and MLflow made at import:
-        # 0.2-2 s per stage (README "Performance"). Frozen objects are skipped; exit handlers
+        # 0.3-2 s per stage (README "Performance"). Frozen objects are skipped; exit handlers
         # and file closing still run.
         gc.freeze()
