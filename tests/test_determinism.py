@@ -1,5 +1,10 @@
 """Two fresh clones, same params and seed: every output hash in the dvc.lock files is the same.
 
+The second clone runs with numpy's vectorised code paths above its baseline switched off
+(`NPY_DISABLE_CPU_FEATURES`), as on an older CPU: outputs must not depend on the machine.
+numpy's float64 sin, cos and arcsin differ in the last bit between the AVX-512 path and
+the C library, which once changed every output from the features stage on.
+
 The tracking stage's run-id file differs by design (a new MLflow run each time) and per-stage
 timings live in untracked files of their own, so neither is compared.
 """
@@ -9,6 +14,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
 from pipeline_repo import build_repo
 
@@ -27,18 +33,26 @@ def output_hashes(lock: dict) -> dict[str, str]:
     }
 
 
+def dispatched_features() -> list[str]:
+    """The CPU features numpy's dispatched loops use on this machine (AVX2, AVX-512, ...)."""
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
 def test_two_clones_give_identical_dvc_lock_hashes(tmp_path):
     repos = [build_repo(tmp_path / name, SCALE) for name in ("first", "second")]
+    simd = dispatched_features()
+    assert simd, "numpy dispatches nothing on this CPU: the second clone would test nothing"
+    envs = [repos[0].env, {**repos[1].env, "NPY_DISABLE_CPU_FEATURES": " ".join(simd)}]
     procs = [
         subprocess.Popen(
             ["dvc", "repro"],
             cwd=r.path,
-            env=r.env,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for r in repos
+        for r, env in zip(repos, envs, strict=True)
     ]  # both at once: two cores, and the clones share nothing
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs

@@ -686,13 +686,8 @@ def _draw_destinations(
 ) -> np.ndarray:
     """Destination index per trip: a region by persona, then one of its cities at least
     MIN_TRIP_KM from the home airport (nobody flies Newark -> New York)."""
-    dests, homes = geo.destinations(), geo.home_airports()
-    km = geo.haversine_km(
-        np.array([a.lat for a in homes])[:, None],
-        np.array([a.lon for a in homes])[:, None],
-        np.array([a.lat for a in dests])[None, :],
-        np.array([a.lon for a in dests])[None, :],
-    )  # home x destination
+    dests = geo.destinations()
+    km = geo.route_km()  # home x destination
     region = _draw_pmf(rng, _pmf_table([PROFILES[p].regions for p in PERSONAS]), persona)
     dest = np.zeros(len(persona), dtype="int64")
     for r, name in enumerate(geo.REGIONS):
@@ -775,12 +770,7 @@ def _draw_flights(
     dest = trips.dest[rows]
     dest_lat = np.array([a.lat for a in dests])[dest]
     dest_lon = np.array([a.lon for a in dests])[dest]
-    km = geo.haversine_km(
-        np.array([a.lat for a in homes])[home],
-        np.array([a.lon for a in homes])[home],
-        dest_lat,
-        dest_lon,
-    )
+    km = geo.route_km()[home, dest]
     owner = trips.owner[rows]
     seats = _habit(rng, users.seats[owner], persona, "seats", 1)
     bags = _habit(rng, users.bags[owner], persona, "bags", 0)

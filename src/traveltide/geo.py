@@ -126,6 +126,20 @@ def destinations() -> tuple[Airport, ...]:
     return tuple(a for a in AIRPORTS if a.region is not None)
 
 
+def route_km() -> np.ndarray:
+    """Great-circle km from each home airport (rows) to each destination (columns).
+
+    The generator looks its millions of flights up here instead of computing each one.
+    """
+    homes, dests = home_airports(), destinations()
+    return haversine_km(
+        np.array([a.lat for a in homes])[:, None],
+        np.array([a.lon for a in homes])[:, None],
+        np.array([a.lat for a in dests])[None, :],
+        np.array([a.lon for a in dests])[None, :],
+    )
+
+
 def haversine_km(
     lat1: np.ndarray | float,
     lon1: np.ndarray | float,
@@ -136,12 +150,19 @@ def haversine_km(
 
     Same formula as the production database's `haversine_distance`. NaN in, NaN out.
 
+    Computed in long double, then rounded to float64, so that the result does not depend on
+    the CPU: for float64, numpy's sin, cos and arcsin take a vectorised (SVML) path on CPUs
+    with AVX-512 and the C library elsewhere, and the two differ in the last bit (measured:
+    288 of the cohort's `total_km` values, so every output from features on changed between
+    an AMD and an Intel machine). numpy has no SIMD path for long double.
+
     >>> round(float(haversine_km(40.6413, -73.7781, 51.4700, -0.4543)))
     5540
     """
-    phi1 = np.radians(np.asarray(lat1, dtype="float64"))
-    phi2 = np.radians(np.asarray(lat2, dtype="float64"))
+    phi1 = np.radians(np.asarray(lat1, dtype=np.longdouble))
+    phi2 = np.radians(np.asarray(lat2, dtype=np.longdouble))
     dphi = phi2 - phi1
-    dlmb = np.radians(np.asarray(lon2, dtype="float64") - np.asarray(lon1, dtype="float64"))
-    a = np.sin(dphi / 2.0) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    dlmb = np.radians(np.asarray(lon2, dtype=np.longdouble) - np.asarray(lon1, dtype=np.longdouble))
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    return km.astype("float64")

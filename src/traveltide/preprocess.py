@@ -73,7 +73,10 @@ class SkewTransform(BaseEstimator, TransformerMixin):
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=float, copy=True)
         cols = self.columns_
-        X[:, cols] = np.log1p(np.clip(X[:, cols], 0, None) / self.scale_)
+        # in long double: numpy's float64 log1p has an AVX-512 path whose last bit differs from
+        # the C library's, so the same users would land in different bits on another CPU
+        scaled = np.clip(X[:, cols], 0, None) / self.scale_
+        X[:, cols] = np.log1p(scaled.astype(np.longdouble))
         return X
 
 
