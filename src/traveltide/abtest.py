@@ -36,6 +36,7 @@ from statsmodels.stats.proportion import (
 )
 
 from traveltide.errors import ConfigError, DataError
+from traveltide.portable import portable
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ class ResponseModel:
             return np.full(z.shape, float(self.revenue_mean))
         sigma2 = math.log1p((self.revenue_sd / self.revenue_mean) ** 2)
         mu = math.log(self.revenue_mean) - sigma2 / 2
-        return np.exp(mu + math.sqrt(sigma2) * z)
+        return portable(np.exp, mu + math.sqrt(sigma2) * z)
 
 
 def _no_perk(perk: pd.Series) -> np.ndarray:

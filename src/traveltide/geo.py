@@ -13,6 +13,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from traveltide.portable import LONG
+
 EARTH_RADIUS_KM = 6371.0
 
 Region = Literal["business", "leisure", "international"]
@@ -151,18 +153,16 @@ def haversine_km(
     Same formula as the production database's `haversine_distance`. NaN in, NaN out.
 
     Computed in long double, then rounded to float64, so that the result does not depend on
-    the CPU: for float64, numpy's sin, cos and arcsin take a vectorised (SVML) path on CPUs
-    with AVX-512 and the C library elsewhere, and the two differ in the last bit (measured:
-    288 of the cohort's `total_km` values, so every output from features on changed between
-    an AMD and an Intel machine). numpy has no SIMD path for long double.
+    the CPU (`traveltide.portable`; in float64, 288 of the cohort's `total_km` values differed
+    between an AMD and an Intel machine).
 
     >>> round(float(haversine_km(40.6413, -73.7781, 51.4700, -0.4543)))
     5540
     """
-    phi1 = np.radians(np.asarray(lat1, dtype=np.longdouble))
-    phi2 = np.radians(np.asarray(lat2, dtype=np.longdouble))
+    phi1 = np.radians(np.asarray(lat1, dtype=LONG))
+    phi2 = np.radians(np.asarray(lat2, dtype=LONG))
     dphi = phi2 - phi1
-    dlmb = np.radians(np.asarray(lon2, dtype=np.longdouble) - np.asarray(lon1, dtype=np.longdouble))
+    dlmb = np.radians(np.asarray(lon2, dtype=LONG) - np.asarray(lon1, dtype=LONG))
     a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
     return km.astype("float64")

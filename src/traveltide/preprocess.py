@@ -15,6 +15,7 @@ from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardSca
 
 from traveltide.config import ClusterConfig, Transform
 from traveltide.errors import ConfigError, DataError
+from traveltide.portable import portable
 
 SKEW_LIMIT = 1.0  # sample skewness above which a non-negative feature counts as right-skewed
 SCALE_QUANTILE = 0.05  # log1p_scaled divides by this quantile of the positive values
@@ -73,10 +74,7 @@ class SkewTransform(BaseEstimator, TransformerMixin):
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=float, copy=True)
         cols = self.columns_
-        # in long double: numpy's float64 log1p has an AVX-512 path whose last bit differs from
-        # the C library's, so the same users would land in different bits on another CPU
-        scaled = np.clip(X[:, cols], 0, None) / self.scale_
-        X[:, cols] = np.log1p(scaled.astype(np.longdouble))
+        X[:, cols] = portable(np.log1p, np.clip(X[:, cols], 0, None) / self.scale_)
         return X
 
 
