@@ -8,6 +8,11 @@ an AMD one. numpy has no vectorised path for long double, so a function evaluate
 rounded back to float64 is the same on every x86-64 machine (tests/test_determinism.py runs
 a clone with numpy's vector paths switched off). It costs about 8x the float64 time: 2.5 s
 against 0.3 s for `log1p` of 30 million values.
+
+This holds where long double is the x87 80-bit type: Linux and macOS on x86-64, the
+project's machines. On Windows and on Apple silicon long double is plain double, so the
+vector paths apply again; on Linux aarch64 it is a software quad, exact but many times slower.
+Neither was measured here.
 """
 
 from __future__ import annotations
