@@ -1,0 +1,70 @@
+"""Every stage lists as DVC deps the library modules its script runs, so editing one reruns it.
+
+What a stage runs: every `traveltide` module its script imports (lazily too), then each
+module's own top-level imports, and so on. Imports inside a library function are left out:
+they are the code paths a stage may not take. The shared plumbing (`SHARED`) is no dep of any
+stage: it reads params and writes files for all of them, and declaring it would rerun the
+whole pipeline on any edit.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "src" / "traveltide"
+SHARED = {"config", "errors", "io", "stage", "timings"}
+PIPELINES = (ROOT / "dvc.yaml", ROOT / "data" / "source" / "dvc.yaml")
+
+
+def imported(node: ast.AST) -> set[str]:
+    """traveltide modules named by one import statement (`from traveltide import x` too)."""
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("traveltide"):
+        if node.module == "traveltide":
+            return {a.name for a in node.names if (LIBRARY / f"{a.name}.py").exists()}
+        return {node.module.split(".")[1]}
+    if isinstance(node, ast.Import):
+        return {a.name.split(".")[1] for a in node.names if a.name.startswith("traveltide.")}
+    return set()
+
+
+def script_imports(path: Path) -> set[str]:
+    return set().union(*map(imported, ast.walk(ast.parse(path.read_text()))))
+
+
+def top_level_imports(path: Path) -> set[str]:
+    return set().union(*map(imported, ast.parse(path.read_text()).body))
+
+
+def modules_run(script: Path) -> set[str]:
+    seen: set[str] = set()
+    todo = list(script_imports(script))
+    while todo:
+        name = todo.pop()
+        if name in seen or name in SHARED:
+            continue
+        seen.add(name)
+        todo.extend(top_level_imports(LIBRARY / f"{name}.py"))
+    return seen
+
+
+def stages() -> dict[str, dict]:
+    found = {}
+    for pipeline in PIPELINES:
+        found.update(yaml.safe_load(pipeline.read_text())["stages"])
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(stages()))
+def test_stage_lists_the_library_modules_it_runs(name):
+    deps = stages()[name]["deps"]
+    listed = {Path(d).stem for d in deps if d.startswith("src/traveltide/")}
+    run = modules_run(ROOT / "stages" / f"{name}.py")
+    assert run, f"{name}: no traveltide module found: the check would pass on nothing"
+    assert sorted(run - listed) == [], f"{name}: run but not in dvc.yaml's deps"
+    assert sorted(listed - run) == [], f"{name}: in dvc.yaml's deps but never imported"
+    assert f"stages/{name}.py" in deps
