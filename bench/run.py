@@ -697,12 +697,19 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
     with open("/proc/cpuinfo") as f:
-        cpu = next(
-            (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), ""
-        )
+        info = f.read().splitlines()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), ""
+    )
+    flags = next(
+        (set(line.split(":", 1)[1].split()) for line in info if line.startswith("flags")), set()
+    )
+    # the widest vector unit: numpy and OpenBLAS pick their code paths by it (README, "Tests")
+    vector = next((name for name in ("avx512f", "avx2", "sse4_2") if name in flags), "none")
     return {
         "cpus": os.cpu_count(),
         "cpu_model": cpu,
+        "cpu_vector": vector,
         "memory_gib": round(mem / 2**30, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -824,7 +831,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = report["machine"]
     print()
     print(
-        f"{m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB; fixed Python loop "
+        f"{m['cpus']} cores ({m['cpu_model']}, {m['cpu_vector']}), {m['memory_gib']} GiB; "
+        f"fixed Python loop "
         f"{m['python_loop_s']:.3f} s; {source}; scale {scale:g}; {runs} runs"
     )
     print(f"load average {loads['start']:.2f} at start, {loads['end']:.2f} at end")
