@@ -1,8 +1,8 @@
 """Elementary functions that give the same bits on every CPU.
 
 numpy evaluates float64 `exp`, `log1p`, `sin`, `cos`, `arcsin` and others on a vectorised
-(SVML) path on CPUs with AVX-512 and with the C library elsewhere, and the two differ in the
-last bit. That was enough for a clone on an Intel machine to get other flight distances,
+path on CPUs with AVX-512 and with the C library elsewhere, and the two differ in the last
+bit. That was enough for a clone on an Intel machine to get other flight distances,
 cluster spaces and simulated revenues, hence other output hashes, than the dvc.lock made on
 an AMD one. numpy has no vectorised path for long double, so a function evaluated there and
 rounded back to float64 is the same on every x86-64 machine (tests/test_determinism.py runs
@@ -11,8 +11,8 @@ against 0.3 s for `log1p` of 30 million values.
 
 This holds where long double is the x87 80-bit type: Linux and macOS on x86-64, the
 project's machines. On Windows and on Apple silicon long double is plain double, so the
-vector paths apply again; on Linux aarch64 it is a software quad, exact but many times slower.
-Neither was measured here.
+vector paths apply again; on Linux aarch64 it is a software quad, the same everywhere but
+many times slower. Neither was measured here.
 """
 
 from __future__ import annotations
