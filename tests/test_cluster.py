@@ -37,7 +37,7 @@ from traveltide.cluster import (
 )
 from traveltide.config import ClusterConfig, PerksConfig
 from traveltide.errors import ConfigError, DataError
-from traveltide.io import to_json
+from traveltide.io import to_json, write_csv
 from traveltide.preprocess import SkewTransform, select_features
 
 
@@ -411,7 +411,7 @@ def test_stage_writes_every_output(tmp_path, with_personas):
     config = ClusterConfig.from_params(params)
     signals = PerksConfig.from_params(params).signals
     whole = fit_segmenter(df, config, signals, personas=personas)
-    whole.k_table.to_csv(tmp_path / "whole.csv", index=False, lineterminator="\n")
+    write_csv(whole.k_table, tmp_path / "whole.csv")  # the writer every stage uses
     assert (tmp_path / "whole.csv").read_bytes() == paths.k_selection.read_bytes()
     assert (
         whole.assignments["cluster"].tolist() == pd.read_parquet(paths.clusters)["cluster"].tolist()

@@ -2,9 +2,12 @@
 
 What a stage runs: every `traveltide` module its script imports (lazily too), then each
 module's own top-level imports, and so on. Imports inside a library function are left out:
-they are the code paths a stage may not take. The shared plumbing (`SHARED`) is no dep of any
-stage: it reads params and writes files for all of them, and declaring it would rerun the
-whole pipeline on any edit.
+they are the code paths a stage may not take.
+
+Every stage runs `config` (params) and `io` (how floats are written), so every stage lists
+both: an edit there reruns the whole pipeline, as it may change every output. Only the
+plumbing that shapes no output byte (`NO_OUTPUT`: error messages, logging, timing files) is
+left out of the deps; the modules it imports are still followed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "src" / "traveltide"
-SHARED = {"config", "errors", "io", "stage", "timings"}
+NO_OUTPUT = {"errors", "stage", "timings"}
 PIPELINES = (ROOT / "dvc.yaml", ROOT / "data" / "source" / "dvc.yaml")
 
 
@@ -41,15 +44,16 @@ def top_level_imports(path: Path) -> set[str]:
 
 
 def modules_run(script: Path) -> set[str]:
+    """The library modules `script` runs that can shape its outputs."""
     seen: set[str] = set()
     todo = list(script_imports(script))
     while todo:
         name = todo.pop()
-        if name in seen or name in SHARED:
+        if name in seen:
             continue
         seen.add(name)
         todo.extend(top_level_imports(LIBRARY / f"{name}.py"))
-    return seen
+    return seen - NO_OUTPUT
 
 
 def stages() -> dict[str, dict]:

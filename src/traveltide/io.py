@@ -2,6 +2,12 @@
 
 Every writer goes to a temporary file in the target's folder and renames it over the target
 (an atomic operation on POSIX), so readers see the old file or the new one, never a mix.
+
+JSON and CSV outputs carry floats to `SIGNIFICANT_DIGITS`. Past that, a score computed
+through BLAS (silhouette, Davies-Bouldin, an SVD) depends on the CPU: OpenBLAS sums in
+another order on AVX-512, AVX2 and older kernels, and the last bit or two differ. Rounding
+in decimal is exact and the same everywhere, so the files are byte-identical across machines
+(unless a value falls within a few units in the last place of a rounding boundary).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from traveltide.errors import DataError
 if TYPE_CHECKING:  # pandas is imported where a frame is read: the source stage never needs it
     import pandas as pd
 
+
+SIGNIFICANT_DIGITS = 10
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -67,8 +75,26 @@ def write_parquet(df: pd.DataFrame, target: str | Path) -> None:
     _write(target, lambda p: df.to_parquet(p, index=False, compression="zstd"))
 
 
+def round_float(value: float) -> float:
+    """`value` to `SIGNIFICANT_DIGITS` significant digits (decimal, correctly rounded)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+def rounded_floats(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with every float column's values passed through `round_float` (NaN stays NaN)."""
+    floats = [c for c in df.columns if df[c].dtype.kind == "f"]
+    if not floats:
+        return df
+    out = df.copy(deep=False)
+    for c in floats:
+        out[c] = df[c].map(round_float)
+    return out
+
+
 def write_csv(df: pd.DataFrame, target: str | Path) -> None:
-    _write(target, lambda p: df.to_csv(p, index=False, lineterminator="\n"))
+    """CSV without the index, floats to `SIGNIFICANT_DIGITS`, Unix line ends."""
+    table = rounded_floats(df)
+    _write(target, lambda p: table.to_csv(p, index=False, lineterminator="\n"))
 
 
 def write_text(text: str, target: str | Path) -> None:
@@ -80,15 +106,15 @@ def write_bytes(data: bytes, target: str | Path) -> None:
 
 
 def json_safe(value: Any) -> Any:
-    """Convert numpy scalars, NaN/inf and tuples into plain JSON (NaN and inf become null)."""
+    """Plain JSON from numpy scalars, tuples and floats (rounded; NaN and inf become null)."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return round_float(value) if math.isfinite(value) else None
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
