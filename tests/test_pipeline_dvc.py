@@ -120,12 +120,16 @@ def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
 
 
 def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
-    """Three queued experiments on two workers (tests/test_sweep.py, `slow`, queues eight)."""
+    """Two queued experiments run at once on two workers, both logging to the one MLflow store.
+
+    tests/test_sweep.py (`slow`, in the benchmark) queues eight, so workers also take the next
+    queued experiment; here two keep the default suite within its time.
+    """
     path, env = repo["path"], repo["env"]
     before = {r.info.run_id for r in mlflow_runs(path)}
-    queued = run(["dvc", "exp", "run", "--queue", "-S", "cluster.k=range(3,6)"], path, env)
+    queued = run(["dvc", "exp", "run", "--queue", "-S", "cluster.k=range(3,5)"], path, env)
     queued_names = re.findall(r"Queued experiment '([^']+)'", queued.stdout)
-    assert len(queued_names) == 3, queued.stdout
+    assert len(queued_names) == 2, queued.stdout
     run(["traveltide", "mlflow-init"], path, env)
     run(["dvc", "queue", "start", "-j", "2"], path, env)
     deadline = time.monotonic() + 600
@@ -144,7 +148,7 @@ def test_queued_experiments_on_two_workers_all_land_in_the_main_store(repo):
     new = [r for r in runs if r.info.run_id not in before]
     assert sorted(r.info.run_name for r in new) == sorted(queued_names), status
     assert all(r.data.tags["dvc_exp_name"] == r.info.run_name for r in new)
-    assert sorted(int(r.data.params["cluster.k"]) for r in new) == [3, 4, 5]
+    assert sorted(int(r.data.params["cluster.k"]) for r in new) == [3, 4]
     logged = {r.data.tags["dvc_exp_name"] for r in runs}
     assert names <= logged, (names, logged)
     for name in queued_names:
