@@ -22,7 +22,7 @@ run: setup  ## build the whole pipeline on the embedded synthetic database
 test: setup  ## lint, then the default test suite (slow full-scale tests excluded)
 	ruff check src stages tests
 	ruff format --check src stages tests
-	pytest -n 2 --dist loadfile --durations=12  # both cores; a module's tests stay on one worker; the slowest listed (the suite must stay under 10 min)
+	pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=12  # three workers on two cores (tests wait on PostgreSQL, git and sqlite too); a module's tests stay on one worker, the longest modules first (tests/conftest.py); the slowest listed (the suite must stay under 10 min)
 
 lint: setup
 	ruff check src stages tests

@@ -14,6 +14,27 @@ from traveltide.schema import TABLES
 
 SMALL_SCALE = 0.02
 
+# The modules that keep a worker busy for a minute or more (2026-12-02, AMD machine:
+# test_bad_input about 7 minutes, test_pipeline_dvc 4.5, the rest 1-1.5), handed out first.
+# pytest-xdist's loadfile hands out whole modules, by default those with the most tests first:
+# test_pipeline_dvc's six long tests and test_determinism's one then started last and ran on
+# alone. `make test` passes --no-loadscope-reorder so that this order holds.
+LONGEST_FIRST = (
+    "test_bad_input.py",
+    "test_pipeline_dvc.py",
+    "test_determinism.py",
+    "test_report.py",
+    "test_pgload.py",
+    "test_mlflow_postgres.py",
+    "test_serving.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long modules first (a stable sort: the rest keep pytest's order)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 @pytest.fixture(scope="session")
 def small_db():
