@@ -22,6 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 # data/source/dvc.yaml holds the always-run `source` stage (a lock file of its own: see there)
 DVC_FILES = ("dvc.yaml", "data/source/dvc.yaml")
 LOCK_FILES = ("dvc.lock", "data/source/dvc.lock")
+# every stage of both files, by its own name (`stage_name`)
+ALL_STAGES = {
+    "source",
+    "generate",
+    "extract",
+    "clean",
+    "features",
+    "segment_rules",
+    "select_k",
+    "cluster",
+    "compare",
+    "ab_test",
+    "report",
+    "track",
+}
 FILES = (
     *DVC_FILES,
     "params.yaml",

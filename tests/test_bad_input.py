@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import schema_url
-from pipeline_repo import PipelineRepo, build_baseline, stages_ran
+from pipeline_repo import ALL_STAGES, PipelineRepo, build_baseline, stages_ran
 from traveltide.db import driver_url
 
 pytestmark = pytest.mark.integration
@@ -73,7 +73,7 @@ def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text:
     repo.restore_locks()
     if repo.output_hashes(VOLATILE) != before:
         repo.run("dvc", "checkout", "--force")
-    assert repo.output_hashes(VOLATILE) == before
+        assert repo.output_hashes(VOLATILE) == before
 
 
 def check_case(
@@ -566,7 +566,7 @@ def test_database_password_never_reaches_an_output(repo, pg_source):
     repro; later tests' runs too): neither DVC's output nor any file in the repository holds it."""
     assert SECRET in pg_source["env"]["TRAVELTIDE_DB_URL"]
     assert SECRET not in pg_source["repro_output"]
-    assert len(stages_ran(pg_source["repro_output"])) == 12  # every stage, forced
+    assert stages_ran(pg_source["repro_output"]) == ALL_STAGES  # every stage, forced
     scanned, redacted = 0, False
     for file in repo.path.rglob("*"):
         if ".git" in file.relative_to(repo.path).parts or not file.is_file():

@@ -15,26 +15,12 @@ import pytest
 import yaml
 
 from conftest import schema_url
-from pipeline_repo import PipelineRepo, build_repo, run, stages_ran
+from pipeline_repo import ALL_STAGES, PipelineRepo, build_repo, run, stages_ran
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.02
-ALL_STAGES = {
-    "source",
-    "generate",
-    "extract",
-    "clean",
-    "features",
-    "segment_rules",
-    "select_k",
-    "cluster",
-    "compare",
-    "ab_test",
-    "report",
-    "track",
-}
 
 
 def mlflow_runs(repo: Path) -> list:
