@@ -16,6 +16,7 @@ import yaml
 
 from conftest import schema_url
 from pipeline_repo import ALL_STAGES, PipelineRepo, build_repo, run, stages_ran
+from traveltide.serving import load_segmenter
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +76,11 @@ def test_repro_builds_every_stage_and_logs_one_run(repo):
     assert expected <= artifacts, artifacts
     assert any(key.startswith("timing.") for key in only.data.metrics)
     assert {d.dataset.name for d in only.inputs.dataset_inputs} >= {"cohort", "user_features"}
+    # the logged model's input example: real users with the pickled segmenter's columns
+    segmenter = load_segmenter(path / "data/models/segmenter.pkl")
+    (model_dir,) = (path / "mlartifacts").glob(f"*/models/{only.data.tags['segmenter']}/artifacts")
+    example = json.loads((model_dir / "input_example.json").read_text())
+    assert example["columns"] == ["user_id", *segmenter.features]
 
 
 def test_second_repro_reruns_nothing_and_status_is_clean(repo):

@@ -33,7 +33,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-# Fault injection for the crash test (tests/test_bad_input.py): the process kills itself with
+# Fault injection for the crash test (tests/test_bad_environment.py): the process kills itself with
 # SIGKILL after writing the temporary file of the named target, before the rename.
 KILL_IN_WRITE = "TRAVELTIDE_FAULT_KILL_IN_WRITE"
 
