@@ -50,3 +50,14 @@ def test_round_float_keeps_ten_significant_digits(value):
     rounded = round_float(value)
     assert rounded == float(format(Decimal(value), ".9e"))  # decimal's own rounding
     assert abs(rounded - value) <= abs(value) * 5e-10
+
+
+def test_csv_rounds_nullable_float_columns_and_keeps_their_missing_values(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "db": pd.array([SAME_SCORE[0], None], dtype="Float64"),
+            "f32": pd.Series([1 / 3, float("nan")], dtype="float32"),
+        }
+    )
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text() == "db,f32\n1.84905187,0.3333333433\n,\n"

@@ -81,13 +81,13 @@ def round_float(value: float) -> float:
 
 
 def rounded_floats(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with every float column's values passed through `round_float` (NaN stays NaN)."""
+    """`df` with every float column's values passed through `round_float`; missing stays missing."""
     floats = [c for c in df.columns if df[c].dtype.kind == "f"]
     if not floats:
         return df
     out = df.copy(deep=False)
     for c in floats:
-        out[c] = df[c].map(round_float)
+        out[c] = df[c].map(round_float, na_action="ignore")  # NaN and pd.NA stay missing
     return out
 
 
