@@ -91,6 +91,8 @@ def test_stage_killed_mid_write_leaves_no_partial_output(repo):
         assert stages_ran(killed.stdout) == {"source", "ab_test"}
         assert not (ab / "users.parquet").exists()
         assert list(ab.glob(".users.parquet.*.tmp")), "the kill came mid-write"
+        untracked = repo.run("git", "status", "--porcelain", "--untracked-files=all").stdout
+        assert ".tmp" not in untracked, untracked  # git ignores the leftover
         again = repo.run("dvc", "repro")
         assert stages_ran(again.stdout) == {"source", "ab_test", "report", "track"}
         assert not list(ab.glob(".*.tmp"))
