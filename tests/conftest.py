@@ -14,10 +14,11 @@ from traveltide.schema import TABLES
 
 SMALL_SCALE = 0.02
 
-# The modules that keep a worker busy for a minute or more (2026-12-02, AVX-512 AMD machine:
-# test_pipeline_dvc about 4.4 minutes, the two bad-input modules 3-4 each, the rest about 1),
-# handed out first. The bad-input cases were one module of 5.6 minutes, alone on one worker
-# for nearly the whole run: split in two, the three long modules start on three workers.
+# The modules that keep a worker busy for a minute or more (2026-12-02, AVX-512 AMD machine,
+# `make test`: test_pipeline_dvc and test_bad_environment about 3.9 minutes each,
+# test_bad_input 2.4, the rest about 1), handed out first. The bad-input cases were one
+# module of 5.6 minutes, alone on one worker for nearly the whole run: split in two, the
+# three long modules start on three workers.
 # pytest-xdist's loadfile hands out whole modules, by default those with the most tests first:
 # test_pipeline_dvc's six long tests and test_determinism's one then started last and ran on
 # alone. `make test` passes --no-loadscope-reorder so that this order holds.
