@@ -15,12 +15,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline_repo import PipelineRepo, stages_ran
+import pytest
+
+from pipeline_repo import PipelineRepo, build_baseline, stages_ran
 
 SCALE = 0.02
 # Not outputs a failure could lose: the run id of the tracking stage and the source stage's
 # request time (external sources only).
 VOLATILE = ("data/track/", "data/source/request.json")
+
+
+def baseline_fixture(name: str) -> Callable[..., PipelineRepo]:
+    """A module's `repo` fixture: one baseline repository (committed, at SCALE) per module,
+    which its cases break and restore in turn."""
+
+    @pytest.fixture(scope="module")
+    def repo(tmp_path_factory) -> PipelineRepo:
+        return build_baseline(tmp_path_factory.mktemp(name), SCALE)
+
+    return repo
 
 
 @dataclass

@@ -15,25 +15,23 @@ import pytest
 import sqlalchemy as sa
 
 from bad_cases import (
-    SCALE,
     SQL_CASES,
     VOLATILE,
     Case,
+    baseline_fixture,
     check_case,
     expect_one_line_failure,
     restore_and_compare,
     setter,
 )
 from conftest import schema_url
-from pipeline_repo import ALL_STAGES, PipelineRepo, build_baseline, stages_ran
+from pipeline_repo import ALL_STAGES, stages_ran
 from traveltide.db import driver_url
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> PipelineRepo:
-    return build_baseline(tmp_path_factory.mktemp("bad_environment"), SCALE)
+repo = baseline_fixture("bad_environment")
 
 
 # -------------------------------------------------------------------------- tracking --

@@ -15,23 +15,21 @@ from collections.abc import Callable
 import pytest
 
 from bad_cases import (
-    SCALE,
     SQL_CASES,
     VOLATILE,
     Case,
+    baseline_fixture,
     check_case,
     expect_one_line_failure,
     restore_and_compare,
     setter,
 )
-from pipeline_repo import PipelineRepo, build_baseline, stages_ran
+from pipeline_repo import stages_ran
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> PipelineRepo:
-    return build_baseline(tmp_path_factory.mktemp("bad_input"), SCALE)
+repo = baseline_fixture("bad_input")
 
 
 # ------------------------------------------------------------------------------ params --
