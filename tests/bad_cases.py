@@ -17,21 +17,20 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pipeline_repo import PipelineRepo, build_baseline, stages_ran
+from pipeline_repo import PipelineRepo, copy_repo, stages_ran
 
-SCALE = 0.02
 # Not outputs a failure could lose: the run id of the tracking stage and the source stage's
 # request time (external sources only).
 VOLATILE = ("data/track/", "data/source/request.json")
 
 
 def baseline_fixture(name: str) -> Callable[..., PipelineRepo]:
-    """A module's `repo` fixture: one baseline repository (committed, at SCALE) per module,
-    which its cases break and restore in turn."""
+    """A module's `repo` fixture: its own copy of the run's baseline repository (committed, at
+    the small scale: conftest's `baseline_template`), which its cases break and restore."""
 
     @pytest.fixture(scope="module")
-    def repo(tmp_path_factory) -> PipelineRepo:
-        return build_baseline(tmp_path_factory.mktemp(name), SCALE)
+    def repo(baseline_template, tmp_path_factory) -> PipelineRepo:
+        return copy_repo(baseline_template, tmp_path_factory.mktemp(name))
 
     return repo
 

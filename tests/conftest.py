@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -18,7 +19,9 @@ SMALL_SCALE = 0.02
 # `make test`: test_pipeline_dvc and test_bad_environment about 3.9 minutes each,
 # test_bad_input 2.4, the rest about 1), handed out first. The bad-input cases were one
 # module of 5.6 minutes, alone on one worker for nearly the whole run: split in two, the
-# three long modules start on three workers.
+# three long modules start on three workers. The two bad-input modules and test_report's
+# pipeline test copy one baseline repository (`baseline_template`): one worker builds it while
+# the other waits, both cores still busy with the other two builds.
 # pytest-xdist's loadfile hands out whole modules, by default those with the most tests first:
 # test_pipeline_dvc's six long tests and test_determinism's one then started last and ran on
 # alone. `make test` passes --no-loadscope-reorder so that this order holds.
@@ -51,6 +54,28 @@ def embedded_source(small_db, tmp_path_factory) -> Source:
     for table in TABLES:
         write_parquet(getattr(small_db, table), folder / f"{table}.parquet")
     return Source(url=None, embedded_dir=folder)
+
+
+@pytest.fixture(scope="session")
+def baseline_template(tmp_path_factory):
+    """One committed baseline repository (the real pipeline at SMALL_SCALE) for the whole run,
+    which modules copy (`pipeline_repo.copy_repo`) and never change. Under xdist the first
+    worker to ask builds it in the run's shared temporary folder while the others wait on a
+    file lock: every repository build is the whole pipeline, about 18 CPU-seconds."""
+    from filelock import FileLock
+
+    from pipeline_repo import PipelineRepo, build_baseline, clean_env
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's folder is inside the run's
+        shared = shared.parent
+    folder, built = shared / "baseline", shared / "baseline.built"
+    with FileLock(shared / "baseline.lock"):
+        if not built.exists():  # a worker whose build failed leaves no marker: build again
+            shutil.rmtree(folder, ignore_errors=True)
+            build_baseline(folder, SMALL_SCALE)
+            built.touch()
+    return PipelineRepo(folder / "repo", clean_env())
 
 
 def postgres_url() -> str:

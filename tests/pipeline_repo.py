@@ -145,6 +145,17 @@ def build_repo(base: Path, scale: float) -> PipelineRepo:
     return repo
 
 
+def copy_repo(template: PipelineRepo, base: Path) -> PipelineRepo:
+    """A copy of a built repository (git, DVC cache, outputs, timings) at `base`/repo, without
+    its MLflow store, whose experiment records the template's absolute artifact path: the
+    copy's next `track` run creates a store of its own, as on a fresh clone after `dvc pull`.
+    Modification times are kept, so the copy's `dvc status` is what the template's was."""
+    path = base / "repo"
+    skip = shutil.ignore_patterns("mlflow.db", "mlflow.db-*", "mlartifacts", ".mlflow.lock")
+    shutil.copytree(template.path, path, symlinks=True, ignore=skip)
+    return PipelineRepo(path, dict(template.env))
+
+
 def build_baseline(base: Path, scale: float) -> PipelineRepo:
     """`build_repo`, then `dvc repro` and a commit of its dvc.lock: the state tests go back to."""
     repo = build_repo(base, scale)
