@@ -21,7 +21,7 @@ SMALL_SCALE = 0.02
 # module of 5.6 minutes, alone on one worker for nearly the whole run: split in two, the
 # three long modules start on three workers. The two bad-input modules and test_report's
 # pipeline test copy one baseline repository (`baseline_template`): one worker builds it while
-# the other waits, both cores still busy with the other two builds.
+# another waits, the two cores busy with that build and test_pipeline_dvc's own.
 # pytest-xdist's loadfile hands out whole modules, by default those with the most tests first:
 # test_pipeline_dvc's six long tests and test_determinism's one then started last and ran on
 # alone. `make test` passes --no-loadscope-reorder so that this order holds.
