@@ -380,12 +380,12 @@ def fig_noop(ctx: Context) -> Figure:
         # time from timings/source.json; DVC's handling of the stage comes on top)
         "source_stage_s": round(median(source), 3) if source else None,
     }
+    source_note = f"; source stage {median(source):.2f} s" if source else ""
     return Figure(
         "noop",
         "no-op `dvc repro` / `dvc status`",
         f"{median(repro):.2f} s / {median(status):.2f} s = {ratio:.2f}x "
-        f"(CPU {extra['cpu_ratio']:.2f}x, median of pairs {extra['pair_ratio']:.2f}x"
-        + (f"; source stage {source_s:.2f} s)" if (source_s := extra["source_stage_s"]) else ")"),
+        f"(CPU {extra['cpu_ratio']:.2f}x, median of pairs {extra['pair_ratio']:.2f}x{source_note})",
         "<= 1.5x",
         ratio <= 1.5,
         {
