@@ -368,6 +368,7 @@ def fig_noop(ctx: Context) -> Figure:
         if "source" in (timings := s.timings()):  # the always-run stage's own process
             source.append(timings["source"]["wall_s"])
     ratio = median(repro) / median(status)
+    source_s = median(source) if source else None
     extra = {
         "stages_ran": sorted(ran),
         "always_changed": sorted(s.always_changed()),
@@ -378,9 +379,9 @@ def fig_noop(ctx: Context) -> Figure:
         "pair_ratio": round(median([r / t for r, t in zip(repro, status, strict=True)]), 3),
         # part of the repro's extra time: the always-run `source` stage's process (its wall
         # time from timings/source.json; DVC's handling of the stage comes on top)
-        "source_stage_s": round(median(source), 3) if source else None,
+        "source_stage_s": None if source_s is None else round(source_s, 3),
     }
-    source_note = f"; source stage {median(source):.2f} s" if source else ""
+    source_note = "" if source_s is None else f"; source stage {source_s:.2f} s"
     return Figure(
         "noop",
         "no-op `dvc repro` / `dvc status`",
