@@ -45,6 +45,7 @@ FILES = (
     "pyproject.toml",
 )
 FOLDERS = ("stages", "src", "data/campaign")
+REPRO_LOG = "repro.log"  # beside a baseline repository: its first `dvc repro`'s output
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
@@ -157,9 +158,16 @@ def copy_repo(template: PipelineRepo, base: Path) -> PipelineRepo:
 
 
 def build_baseline(base: Path, scale: float) -> PipelineRepo:
-    """`build_repo`, then `dvc repro` and a commit of its dvc.lock: the state tests go back to."""
+    """`build_repo`, then `dvc repro` and a commit of its dvc.lock: the state tests go back to.
+    What the repro printed is kept beside the repository (`first_repro_output`)."""
     repo = build_repo(base, scale)
-    repo.run("dvc", "repro")
+    first = repo.run("dvc", "repro")
+    (base / REPRO_LOG).write_text(first.stdout + first.stderr)
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "baseline")
     return repo
+
+
+def first_repro_output(baseline: PipelineRepo) -> str:
+    """What the first `dvc repro` of a `build_baseline` repository printed."""
+    return (baseline.path.parent / REPRO_LOG).read_text()

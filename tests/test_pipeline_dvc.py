@@ -1,7 +1,9 @@
 """The real pipeline, run by the real dvc in a temporary git repository at a small scale.
 
-One repository is built for the module and the tests run in order, as a user would:
-repro, a no-op repro, one experiment, then a queue of experiments on two workers.
+The module works on its own copy of the run's baseline repository (conftest's
+`baseline_template`: a fresh repository, one `dvc repro`, committed) and the tests run in
+order, as a user would: the first repro (the template's own, with its MLflow store), a no-op
+repro, one experiment, then a queue of experiments on two workers.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import schema_url
-from pipeline_repo import ALL_STAGES, PipelineRepo, build_repo, run, stages_ran
+from conftest import SMALL_SCALE, schema_url
+from pipeline_repo import (
+    ALL_STAGES,
+    PipelineRepo,
+    copy_repo,
+    first_repro_output,
+    run,
+    stages_ran,
+)
 from traveltide.serving import load_segmenter
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[1]
-SCALE = 0.02
 
 
 def mlflow_runs(repo: Path) -> list:
@@ -36,10 +42,16 @@ def mlflow_runs(repo: Path) -> list:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    built = build_repo(tmp_path_factory.mktemp("pipeline"), SCALE)
-    first = built.run("dvc", "repro")
-    return {"path": built.path, "env": built.env, "repro": first.stdout + first.stderr}
+def repo(baseline_template, tmp_path_factory):
+    """A copy to change (without the template's MLflow store: its first `track` starts one),
+    and the template's first repro: its output and MLflow run, read and never written."""
+    copy = copy_repo(baseline_template, tmp_path_factory.mktemp("pipeline"))
+    return {
+        "path": copy.path,
+        "env": copy.env,
+        "first": baseline_template.path,
+        "repro": first_repro_output(baseline_template),
+    }
 
 
 def changed_stages(path: Path, env: dict[str, str]) -> set[str]:
@@ -47,7 +59,7 @@ def changed_stages(path: Path, env: dict[str, str]) -> set[str]:
 
 
 def test_repro_builds_every_stage_and_logs_one_run(repo):
-    path = repo["path"]
+    path = repo["first"]
     assert stages_ran(repo["repro"]) == ALL_STAGES
     metrics = {p.stem: json.loads(p.read_text()) for p in (path / "metrics").glob("*.json")}
     assert metrics["extract"]["users"] > 50
@@ -62,7 +74,7 @@ def test_repro_builds_every_stage_and_logs_one_run(repo):
     assert len(runs) == 1
     only = runs[0]
     assert only.data.params["cluster.k"] == "7"
-    assert only.data.params["generate.scale"] == str(SCALE)
+    assert only.data.params["generate.scale"] == str(SMALL_SCALE)
     for key in ("cluster.silhouette", "compare.ari", "compare.nmi", "ab_test.B_vs_C_lift_abs"):
         assert key in only.data.metrics, key
     assert only.data.tags["dvc_exp_name"] == "workspace"
@@ -88,13 +100,12 @@ def test_second_repro_reruns_nothing_and_status_is_clean(repo):
     assert changed_stages(path, env) == {"source"}
     again = run(["dvc", "repro"], path, env)
     assert stages_ran(again.stdout + again.stderr) == {"source"}
-    assert len(mlflow_runs(path)) == 1
+    assert mlflow_runs(path) == []  # track did not run: the copy has no store yet
 
 
 def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
     path, env = repo["path"], repo["env"]
-    run(["git", "add", "-A"], path, env)
-    run(["git", "commit", "-q", "-m", "baseline"], path, env)
+    assert run(["git", "status", "--porcelain"], path, env).stdout == ""  # as committed
     out = run(["dvc", "exp", "run", "-n", "k6", "-S", "cluster.k=6"], path, env)
     assert stages_ran(out.stdout + out.stderr) == {
         "source",
@@ -104,10 +115,8 @@ def test_experiment_reruns_cluster_onwards_and_adds_one_run(repo):
         "report",
         "track",
     }
-    runs = mlflow_runs(path)
-    assert len(runs) == 2
-    assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == ["k6", "workspace"]
-    k6 = next(r for r in runs if r.data.tags["dvc_exp_name"] == "k6")
+    (k6,) = mlflow_runs(path)
+    assert k6.data.tags["dvc_exp_name"] == "k6"
     assert k6.data.params["cluster.k"] == "6" and k6.info.run_name == "k6"
 
 
