@@ -5,6 +5,11 @@ minimum detectable effect of each comparison at the assigned sizes, then either 
 outcomes with the response model or loads a real campaign's results file, and analyses them.
 """
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from pathlib import Path
 
 import pandas as pd

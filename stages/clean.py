@@ -1,5 +1,10 @@
 """DVC stage clean: repaired cohort sessions and the data-quality counts."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from dataclasses import asdict
 
 from traveltide.clean import clean_sessions

@@ -3,6 +3,11 @@
 k = auto picks from select_k's table; a fixed k refits only that k.
 """
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 import pickle
 
 from traveltide.cluster import fit_segmenter

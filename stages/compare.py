@@ -1,6 +1,11 @@
 """DVC stage compare: agreement of rule segments and ML clusters, their contingency table, and
 per-segment recommendations derived from it."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from dataclasses import asdict
 
 from traveltide.compare import (

@@ -1,5 +1,10 @@
 """DVC stage extract: Elena's cohort from the source database, as Parquet."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from traveltide.config import CohortConfig
 from traveltide.db import resolve_source
 from traveltide.extract import extract_cohort, summarise

@@ -1,5 +1,10 @@
 """DVC stage features: one row per user, the feature catalog and the table's metrics."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from traveltide.config import FeaturesConfig
 from traveltide.features import build_features, catalog_frame, feature_metrics, read_sessions
 from traveltide.io import write_csv, write_json, write_parquet

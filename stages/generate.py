@@ -5,6 +5,11 @@ generated: the stage writes an empty personas table and a note in the database f
 about a second, so `dvc repro` against PostgreSQL never pays for 5 million synthetic sessions.
 """
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from traveltide.config import generate_config
 from traveltide.io import read_json, write_json, write_parquet, write_text
 from traveltide.stage import run_stage

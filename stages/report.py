@@ -1,6 +1,11 @@
 """DVC stage report: the self-contained HTML page, its plots as PNG, the tables behind DVC's
 plots, and the exports a marketing team takes away (README "Report and exports")."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from traveltide.publish import publish
 from traveltide.stage import run_stage
 

@@ -1,5 +1,10 @@
 """DVC stage segment_rules: a rule-based segment and perk per user."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from dataclasses import asdict
 
 from traveltide.config import RulesConfig

@@ -4,6 +4,11 @@ A stage of its own because it depends on fewer params than cluster (`K_SELECTION
 `dvc exp run -S cluster.k=...` reuses it instead of refitting every candidate.
 """
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 from traveltide.cluster import select_k
 from traveltide.config import ClusterConfig
 from traveltide.io import read_parquet, write_csv

@@ -1,5 +1,10 @@
 """DVC stage source (always runs): which database this repro reads, as files DVC can compare."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 import os
 
 from traveltide.config import validate_params

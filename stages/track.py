@@ -1,5 +1,10 @@
 """DVC stage track: one MLflow run for this pipeline state; its ids in a small JSON file."""
 
+import gc
+
+if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
+    gc.disable()
+
 import os
 from pathlib import Path
 

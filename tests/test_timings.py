@@ -6,6 +6,7 @@ parent measures independently: wall time with a clock, peak memory with wait4's 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -26,6 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STAGE_SCRIPT = textwrap.dedent(
     """
+    import gc
+
+    if __name__ == "__main__":  # as every stages/*.py begins
+        gc.disable()
+
+    import json
     import time
 
     time.sleep(0.3)  # stands for slow imports: counted as start-up, before run_stage
@@ -44,6 +51,9 @@ STAGE_SCRIPT = textwrap.dedent(
         elif mode == "sleep":
             time.sleep(0.4)
             paths.out.write_text("slept")
+        elif mode == "collector":
+            state = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+            paths.out.write_text(json.dumps(state))
         elif mode == "data_error":
             raise DataError("probe.parquet: missing column 'user_id'")
         else:
@@ -52,8 +62,6 @@ STAGE_SCRIPT = textwrap.dedent(
 
     if __name__ == "__main__":
         run_stage("probe", main, ["out"])
-        import gc
-
         print("frozen objects:", gc.get_freeze_count())
     """
 )
@@ -120,6 +128,26 @@ def test_process_exits_without_final_collections(repo):
     assert proc.returncode == 0, proc.stderr
     frozen = int(proc.stdout.split("frozen objects:")[1])
     assert frozen > 10_000  # numpy and the traveltide modules alone make more
+
+
+def test_main_runs_collecting_with_the_imports_frozen(repo):
+    """The script stopped the collector for its imports; run_stage froze what they made and
+    turned collecting back on for the stage's own work."""
+    proc, _, _ = run_probe(repo, "collector")
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((repo / "out.txt").read_text())
+    assert state["enabled"] is True
+    assert state["frozen"] > 10_000  # numpy and the traveltide modules alone make more
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "stages").glob("*.py")), ids=lambda p: p.stem)
+def test_stage_script_stops_the_collector_before_any_other_import(script):
+    """What run_stage freezes is only what the imports made if nothing came before."""
+    after_docstring = ast.parse(script.read_text()).body[1:3]
+    assert [ast.unparse(node) for node in after_docstring] == [
+        "import gc",
+        "if __name__ == '__main__':\n    gc.disable()",
+    ]
 
 
 def test_run_time_covers_main(repo):

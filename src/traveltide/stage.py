@@ -59,6 +59,12 @@ def run_stage(
     interrupted. Call it last: it readies the process to exit (see the end).
     """
     clock = StageClock.start(stage)
+    # A stage script stops the collector before its imports (its first lines): the imports
+    # make some 200,000 objects, and collecting among them took 10-20% of import time. Frozen,
+    # they are left out of every collection from here on; collecting resumes for the stage's
+    # own work. Together 5-15% off each stage (README "Performance").
+    gc.freeze()
+    gc.enable()
     configure_logging()
     status, error = "failed", None
     try:
