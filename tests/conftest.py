@@ -15,19 +15,21 @@ from traveltide.schema import TABLES
 
 SMALL_SCALE = 0.02
 
-# The modules that keep a worker busy for a minute or more (2026-12-02, AVX-512 AMD machine,
-# `make test`: test_pipeline_dvc and test_bad_environment about 3.9 minutes each,
-# test_bad_input 2.4, the rest about 1), handed out first. The bad-input cases were one
-# module of 5.6 minutes, alone on one worker for nearly the whole run: split in two, the
-# three long modules start on three workers. The two bad-input modules and test_report's
-# pipeline test copy one baseline repository (`baseline_template`): one worker builds it while
-# another waits, the two cores busy with that build and test_pipeline_dvc's own.
-# pytest-xdist's loadfile hands out whole modules, by default those with the most tests first:
-# test_pipeline_dvc's six long tests and test_determinism's one then started last and ran on
-# alone. `make test` passes --no-loadscope-reorder so that this order holds.
+# The modules that keep a worker busy for a minute or more, handed out first, so that the
+# short ones fill the end of the run. The suite is CPU-bound: in a `make test` on the slowest
+# machine seen (2026-12-02, loop 0.21 s) both cores were 99% busy from the first minute to the
+# last, but for the start and the end. At the start, test_pipeline_dvc, the two bad-input
+# modules, test_report's pipeline test and test_determinism all copy or compare with one
+# baseline repository (`baseline_template`), which one worker builds while the others wait:
+# test_abtest (its calibration simulations, about 1.5 CPU-minutes, no repository) goes third
+# and keeps the second core busy meanwhile. At the end it had run last, alone for 50 s.
+# The bad-input cases were one module of 5.6 minutes, alone on one worker for nearly the
+# whole run: split in two. pytest-xdist's loadfile hands out whole modules, by default those
+# with the most tests first: `make test` passes --no-loadscope-reorder so that this order holds.
 LONGEST_FIRST = (
     "test_pipeline_dvc.py",
     "test_bad_environment.py",
+    "test_abtest.py",
     "test_bad_input.py",
     "test_determinism.py",
     "test_report.py",
