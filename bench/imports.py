@@ -25,14 +25,13 @@ LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def import_code(script: Path) -> str:
-    """The script's top-level import statements, as one program."""
-    tree = ast.parse(script.read_text())
+    """The script's top-level statements up to its last import, as one program: the imports,
+    and before them the garbage collector switched off as when DVC runs the script (`-c` runs
+    as `__main__`; see traveltide.stage)."""
     source = script.read_text()
-    return "\n".join(
-        ast.get_source_segment(source, node)
-        for node in tree.body
-        if isinstance(node, ast.Import | ast.ImportFrom)
-    )
+    body = ast.parse(source).body
+    last = max(i for i, node in enumerate(body) if isinstance(node, ast.Import | ast.ImportFrom))
+    return "\n".join(ast.get_source_segment(source, node) for node in body[: last + 1])
 
 
 def run(code: str, *, importtime: bool = False) -> tuple[float, float, str]:
