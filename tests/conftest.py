@@ -17,8 +17,8 @@ SMALL_SCALE = 0.02
 
 # The modules that keep a worker busy for a minute or more, handed out first, so that the
 # short ones fill the end of the run. The suite is CPU-bound: in a `make test` on the slowest
-# machine seen (2026-12-02, loop 0.21 s) both cores were 99% busy from the first minute to the
-# last, but for the start and the end. At the start, test_pipeline_dvc, the two bad-input
+# machine seen (2026-12-02, loop 0.21 s) both cores were 99% busy except in the first minute
+# and the last 50 s. In the first minute, test_pipeline_dvc, the two bad-input
 # modules, test_report's pipeline test and test_determinism all copy or compare with one
 # baseline repository (`baseline_template`), which one worker builds while the others wait:
 # test_abtest (its calibration simulations, about 1.5 CPU-minutes, no repository) goes third

@@ -33,11 +33,11 @@ def output_hashes(lock: dict) -> dict[str, str]:
 
 
 def test_two_clones_give_identical_dvc_lock_hashes(baseline_template, tmp_path):
-    second = build_repo(tmp_path, SMALL_SCALE)
-    second.run("dvc", "repro", env=without_vector_paths(second.env))
+    clone = build_repo(tmp_path, SMALL_SCALE)
+    clone.run("dvc", "repro", env=without_vector_paths(clone.env))
     first, second = (
         {key: md5 for lock in r.locks() for key, md5 in output_hashes(lock).items()}
-        for r in (baseline_template, second)
+        for r in (baseline_template, clone)
     )
     assert len(first) >= 20  # every stage's outputs, not an empty comparison
     differing = sorted(k for k in first if first[k] != second.get(k))
