@@ -32,7 +32,7 @@ format: setup
 	ruff format src stages tests
 	ruff check --fix src stages tests
 
-bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs targets (~30 min)
+bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs targets (20-45 min)
 	python bench/run.py $(BENCH_ARGS)
 
 # Sweeps: queue a grid of experiments (DVC's `-S key=a,b` / `range(a,b)` syntax, one
