@@ -5,15 +5,26 @@ has little to do. For each `stages/*.py` this runs the script's top-level import
 `--runs` times in fresh processes, and prints the median wall and CPU seconds above a bare
 interpreter plus the heaviest packages (`python -X importtime`: self times summed per package).
 
+Some imports happen later, inside the stage's work (compare imports scikit-learn when it runs,
+track's unpickling of the segmenter does, MLflow imports its SQL store on first use). `--repo DIR`
+measures those too: it runs the given stages' commands (from DIR's dvc.lock) again in DIR, a
+built repository, under `-X importtime`, and prints every second spent importing against the
+stage's own wall time (its timing file). The stages rewrite their outputs with the same bytes,
+and track logs one more MLflow run there, so use a scratch clone. `-X importtime` adds its own
+bookkeeping, so the import share it gives is a little high.
+
     python bench/imports.py [--runs 5] [--top 4]
+    python bench/imports.py --repo /tmp/clone [--runs 3] [--stages cluster,track]
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -34,16 +45,18 @@ def import_code(script: Path) -> str:
     return "\n".join(ast.get_source_segment(source, node) for node in body[: last + 1])
 
 
-def run(code: str, *, importtime: bool = False) -> tuple[float, float, str]:
-    """Wall and CPU (user + system) seconds of a fresh interpreter running `code`, and its
-    stderr. CPU time is the steadier figure on a shared machine: waiting for a core is not
-    counted."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def run(
+    code: str, *, importtime: bool = False, argv: list[str] | None = None, cwd: Path = ROOT
+) -> tuple[float, float, str]:
+    """Wall and CPU (user + system) seconds of a fresh interpreter running `code` (or the
+    script and options in `argv`) in `cwd`, and its stderr. CPU time is the steadier figure on
+    a shared machine: waiting for a core is not counted."""
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
     flags = ["-X", "importtime"] if importtime else []
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, *flags, "-c", code],
-        cwd=ROOT,
+        [sys.executable, *flags, *(argv if argv is not None else ["-c", code])],
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -54,7 +67,7 @@ def run(code: str, *, importtime: bool = False) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"imports failed:\n{code}\n{stderr[-2000:]}")
+        raise SystemExit(f"failed:\n{argv or code}\n{stderr[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime, stderr
 
 
@@ -68,11 +81,67 @@ def heaviest(stderr: str, top: int) -> list[tuple[str, float]]:
     return sorted(found.items(), key=lambda kv: -kv[1])[:top]
 
 
+def import_seconds(stderr: str) -> float:
+    """Every second spent importing (the self times of all modules, ours included)."""
+    return sum(int(match.group(1)) for match in LINE.finditer(stderr)) / 1e6
+
+
+def whole_stages(repo: Path, stages: list[str], runs: int, top: int) -> None:
+    """Import seconds over each stage's whole run against its wall seconds, medians of `runs`."""
+    commands = _read_lock(repo)
+    print(
+        f"whole stage runs in {repo} under -X importtime, medians of {runs}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print("| stage | wall s | imports s | share | heaviest packages (s) |")
+    print("|---|---|---|---|---|")
+    total_wall = total_imports = 0.0
+    for stage in stages:
+        if stage not in commands:
+            raise SystemExit(f"error: {repo / 'dvc.lock'}: no stage {stage!r}")
+        argv = shlex.split(commands[stage])[1:]  # the command without its leading `python`
+        samples = []
+        for _ in range(runs):
+            stderr = run("", importtime=True, argv=argv, cwd=repo)[2]
+            timing = json.loads((repo / "timings" / f"{stage}.json").read_text())
+            samples.append((timing["wall_s"], import_seconds(stderr), stderr))
+        wall = statistics.median(s[0] for s in samples)
+        imports = statistics.median(s[1] for s in samples)
+        total_wall, total_imports = total_wall + wall, total_imports + imports
+        heavy = heaviest(samples[-1][2], top + 1)
+        shown = ", ".join(f"{n} {s:.2f}" for n, s in heavy if n != "traveltide")
+        print(
+            f"| {stage} | {wall:.2f} | {imports:.2f} | {imports / wall:.0%} | {shown} |", flush=True
+        )
+    print(f"| all | {total_wall:.2f} | {total_imports:.2f} | {total_imports / total_wall:.0%} | |")
+
+
+def _read_lock(repo: Path) -> dict[str, str]:
+    """Each stage's resolved command, from the repository's dvc.lock."""
+    import yaml  # the project's dependency; the start-up table above does not need it
+
+    path = repo / "dvc.lock"
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: not found (run `dvc repro` in {repo} first)")
+    return {
+        name: stage["cmd"] for name, stage in yaml.safe_load(path.read_text())["stages"].items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--top", type=int, default=4)
+    parser.add_argument("--repo", type=Path, help="a built repository: time whole stage runs")
+    parser.add_argument(
+        "--stages",
+        default="cluster,compare,ab_test,report,track",
+        help="with --repo: stages to run (default: an experiment's path)",
+    )
     args = parser.parse_args()
+    if args.repo is not None:
+        whole_stages(args.repo.resolve(), args.stages.split(","), args.runs, args.top)
+        return
     bare = [run("pass")[:2] for _ in range(args.runs)]
     bare_wall = statistics.median(b[0] for b in bare)
     bare_cpu = statistics.median(b[1] for b in bare)
