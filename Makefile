@@ -20,16 +20,16 @@ run: setup  ## build the whole pipeline on the embedded synthetic database
 	dvc repro
 
 test: setup  ## lint, then the default test suite (slow full-scale tests excluded)
-	ruff check src stages tests
-	ruff format --check src stages tests
+	ruff check src stages tests bench
+	ruff format --check src stages tests bench
 	pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=12  # three workers on two cores (tests wait on PostgreSQL, git and sqlite too); a module's tests stay on one worker, the longest modules first (tests/conftest.py); the slowest listed (the suite must stay under 10 min)
 
 lint: setup
-	ruff check src stages tests
-	ruff format --check src stages tests
+	ruff check src stages tests bench
+	ruff format --check src stages tests bench
 
 format: setup
-	ruff format src stages tests
+	ruff format src stages tests bench
 	ruff check --fix src stages tests
 
 bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs targets (20-45 min)
