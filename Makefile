@@ -30,7 +30,7 @@ lint: setup
 
 format: setup
 	ruff format src stages tests bench
-	ruff check --fix src stages tests
+	ruff check --fix src stages tests bench
 
 bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs targets (20-45 min)
 	python bench/run.py $(BENCH_ARGS)
