@@ -45,17 +45,15 @@ def import_code(script: Path) -> str:
     return "\n".join(ast.get_source_segment(source, node) for node in body[: last + 1])
 
 
-def run(
-    code: str, *, importtime: bool = False, argv: list[str] | None = None, cwd: Path = ROOT
-) -> tuple[float, float, str]:
-    """Wall and CPU (user + system) seconds of a fresh interpreter running `code` (or the
-    script and options in `argv`) in `cwd`, and its stderr. CPU time is the steadier figure on
-    a shared machine: waiting for a core is not counted."""
+def run(args: list[str], *, importtime: bool = False, cwd: Path = ROOT) -> tuple[float, float, str]:
+    """Wall and CPU (user + system) seconds of a fresh interpreter given `args` (`-c CODE`, or a
+    script and its options) in `cwd`, and its stderr. CPU time is the steadier figure on a
+    shared machine: waiting for a core is not counted."""
     env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
     flags = ["-X", "importtime"] if importtime else []
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, *flags, *(argv if argv is not None else ["-c", code])],
+        [sys.executable, *flags, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -67,7 +65,7 @@ def run(
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"failed:\n{argv or code}\n{stderr[-2000:]}")
+        raise SystemExit(f"failed:\n{' '.join(args)}\n{stderr[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime, stderr
 
 
@@ -89,6 +87,9 @@ def import_seconds(stderr: str) -> float:
 def whole_stages(repo: Path, stages: list[str], runs: int, top: int) -> None:
     """Import seconds over each stage's whole run against its wall seconds, medians of `runs`."""
     commands = _read_lock(repo)
+    unknown = [stage for stage in stages if stage not in commands]
+    if unknown:
+        raise SystemExit(f"error: {repo / 'dvc.lock'}: no stage {', '.join(map(repr, unknown))}")
     print(
         f"whole stage runs in {repo} under -X importtime, medians of {runs}; "
         f"load average {os.getloadavg()[0]:.2f}"
@@ -97,18 +98,16 @@ def whole_stages(repo: Path, stages: list[str], runs: int, top: int) -> None:
     print("|---|---|---|---|---|")
     total_wall = total_imports = 0.0
     for stage in stages:
-        if stage not in commands:
-            raise SystemExit(f"error: {repo / 'dvc.lock'}: no stage {stage!r}")
         argv = shlex.split(commands[stage])[1:]  # the command without its leading `python`
         samples = []
         for _ in range(runs):
-            stderr = run("", importtime=True, argv=argv, cwd=repo)[2]
+            stderr = run(argv, importtime=True, cwd=repo)[2]
             timing = json.loads((repo / "timings" / f"{stage}.json").read_text())
-            samples.append((timing["wall_s"], import_seconds(stderr), stderr))
+            samples.append((timing["wall_s"], import_seconds(stderr)))
         wall = statistics.median(s[0] for s in samples)
         imports = statistics.median(s[1] for s in samples)
         total_wall, total_imports = total_wall + wall, total_imports + imports
-        heavy = heaviest(samples[-1][2], top + 1)
+        heavy = heaviest(stderr, top + 1)  # of the last run
         shown = ", ".join(f"{n} {s:.2f}" for n, s in heavy if n != "traveltide")
         print(
             f"| {stage} | {wall:.2f} | {imports:.2f} | {imports / wall:.0%} | {shown} |", flush=True
@@ -142,7 +141,7 @@ def main() -> None:
     if args.repo is not None:
         whole_stages(args.repo.resolve(), args.stages.split(","), args.runs, args.top)
         return
-    bare = [run("pass")[:2] for _ in range(args.runs)]
+    bare = [run(["-c", "pass"])[:2] for _ in range(args.runs)]
     bare_wall = statistics.median(b[0] for b in bare)
     bare_cpu = statistics.median(b[1] for b in bare)
     print(
@@ -153,10 +152,10 @@ def main() -> None:
     print("|---|---|---|---|")
     for script in sorted((ROOT / "stages").glob("*.py")):
         code = import_code(script)
-        runs = [run(code)[:2] for _ in range(args.runs)]
+        runs = [run(["-c", code])[:2] for _ in range(args.runs)]
         wall = statistics.median(r[0] for r in runs) - bare_wall
         cpu = statistics.median(r[1] for r in runs) - bare_cpu
-        heavy = heaviest(run(code, importtime=True)[2], args.top + 1)
+        heavy = heaviest(run(["-c", code], importtime=True)[2], args.top + 1)
         shown = ", ".join(f"{n} {s:.2f}" for n, s in heavy if n != "traveltide")
         print(f"| {script.stem} | {wall:.2f} | {cpu:.2f} | {shown} |", flush=True)
 

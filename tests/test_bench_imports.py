@@ -80,13 +80,10 @@ def test_unknown_stage_is_one_line_error(tmp_path):
             "--repo",
             str(tmp_path),
             "--stages",
-            "clusterr",
+            "cluster,clusterr,trak",
         ],
         capture_output=True,
         text=True,
     )
     assert proc.returncode != 0
-    assert (
-        proc.stderr.strip().splitlines()[-1]
-        == f"error: {tmp_path / 'dvc.lock'}: no stage 'clusterr'"
-    )
+    assert proc.stderr.strip() == f"error: {tmp_path / 'dvc.lock'}: no stage 'clusterr', 'trak'"
