@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
@@ -117,8 +119,6 @@ def whole_stages(repo: Path, stages: list[str], runs: int, top: int) -> None:
 
 def _read_lock(repo: Path) -> dict[str, str]:
     """Each stage's resolved command, from the repository's dvc.lock."""
-    import yaml  # the project's dependency; the start-up table above does not need it
-
     path = repo / "dvc.lock"
     if not path.is_file():
         raise SystemExit(f"error: {path}: not found (run `dvc repro` in {repo} first)")
