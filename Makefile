@@ -5,7 +5,7 @@ BIN := $(abspath $(VENV))/bin
 # Stage commands in dvc.yaml call `python`: put the project's environment first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test lint format bench sweep sweep-grid mlflow-ui clean-mlflow
+.PHONY: setup run test test-fast lint format bench sweep sweep-grid mlflow-ui clean-mlflow
 
 setup: $(VENV)/.installed
 
@@ -19,14 +19,18 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: setup  ## build the whole pipeline on the embedded synthetic database
 	dvc repro
 
-test: setup  ## lint, then the default test suite (slow full-scale tests excluded)
-	ruff check src stages tests bench
-	ruff format --check src stages tests bench
-	pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=12  # three workers on two cores (tests wait on PostgreSQL, git and sqlite too); a module's tests stay on one worker, the longest modules first (tests/conftest.py); the slowest listed (the suite must stay under 10 min)
+# Three workers on two cores: the pipeline tests also wait on PostgreSQL, git and sqlite.
+# A module's tests stay on one worker, the longest modules first (tests/conftest.py).
+test: lint  ## lint, then the default test suite (slow full-scale tests excluded)
+	pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=12
+
+test-fast: setup  ## the library's unit tests only (tests/unit), well under a minute
+	pytest -n 2 -q tests/unit
 
 lint: setup
 	ruff check src stages tests bench
 	ruff format --check src stages tests bench
+	mypy
 
 format: setup
 	ruff format src stages tests bench

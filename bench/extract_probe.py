@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from traveltide.config import CohortConfig, read_params
-from traveltide.db import Source
-from traveltide.extract import extract_cohort
+from traveltide.sources.db import Source
+from traveltide.sources.extract import extract_cohort
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from traveltide.abtest import (
+from traveltide.config import SIMULATE, ABTestConfig, PerksConfig
+from traveltide.errors import ConfigError, DataError
+from traveltide.experiment.abtest import (
     ResponseModel,
     analyse,
     assign_groups,
@@ -23,11 +25,14 @@ from traveltide.abtest import (
     power_analysis,
     simulate_outcomes,
 )
-from traveltide.compare import align
-from traveltide.config import SIMULATE, ABTestConfig, PerksConfig
-from traveltide.errors import ConfigError, DataError
 from traveltide.io import read_parquet, write_csv, write_json, write_parquet
-from traveltide.perks import arm_perks, fit_perk_by_behaviour, fit_perk_by_persona, random_perks
+from traveltide.segment.compare import align
+from traveltide.segment.perks import (
+    arm_perks,
+    fit_perk_by_behaviour,
+    fit_perk_by_persona,
+    random_perks,
+)
 from traveltide.stage import run_stage
 
 STRATUM_COLUMN = {"rule_segment": "segment", "cluster": "cluster"}
@@ -79,7 +84,7 @@ def main(params, paths):
     }
     if config.outcomes == SIMULATE:
         if config.response.fit_source == "personas":
-            from traveltide.generate import PERSONA_PERK
+            from traveltide.synthetic.generate import PERSONA_PERK
 
             personas = read_parquet(paths.personas, what="generate's personas")
             fit = fit_perk_by_persona(users, personas, PERSONA_PERK)

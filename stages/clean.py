@@ -7,8 +7,8 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 from dataclasses import asdict
 
-from traveltide.clean import clean_sessions
 from traveltide.config import CleanConfig
+from traveltide.features.clean import clean_sessions
 from traveltide.io import read_parquet, write_json, write_parquet
 from traveltide.stage import run_stage
 

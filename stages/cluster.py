@@ -10,9 +10,9 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 import pickle
 
-from traveltide.cluster import fit_segmenter
 from traveltide.config import ClusterConfig, PerksConfig
 from traveltide.io import read_csv, read_parquet, write_bytes, write_csv, write_json, write_parquet
+from traveltide.segment.cluster import fit_segmenter
 from traveltide.stage import run_stage
 
 

@@ -8,7 +8,9 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 from dataclasses import asdict
 
-from traveltide.compare import (
+from traveltide.config import CompareConfig
+from traveltide.io import read_parquet, write_csv, write_json
+from traveltide.segment.compare import (
     agreement,
     align,
     contingency,
@@ -16,8 +18,6 @@ from traveltide.compare import (
     segment_agreement,
     segments_table,
 )
-from traveltide.config import CompareConfig
-from traveltide.io import read_parquet, write_csv, write_json
 from traveltide.stage import run_stage
 
 

@@ -6,9 +6,9 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
     gc.disable()
 
 from traveltide.config import CohortConfig
-from traveltide.db import resolve_source
-from traveltide.extract import extract_cohort, summarise
 from traveltide.io import write_json, write_parquet
+from traveltide.sources.db import resolve_source
+from traveltide.sources.extract import extract_cohort, summarise
 from traveltide.stage import run_stage
 
 

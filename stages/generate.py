@@ -10,7 +10,7 @@ import gc
 if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
     gc.disable()
 
-from traveltide.config import generate_config
+from traveltide.config import GenerateConfig
 from traveltide.io import read_json, write_json, write_parquet, write_text
 from traveltide.stage import run_stage
 
@@ -35,9 +35,9 @@ def skip(paths) -> None:
 def generate_tables(config, paths) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from traveltide.fidelity import fidelity
-    from traveltide.generate import generate
     from traveltide.schema import TABLES
+    from traveltide.synthetic.fidelity import fidelity
+    from traveltide.synthetic.generate import generate
 
     db = generate(config)
     files = {paths.database / f"{table}.parquet": getattr(db, table) for table in TABLES}
@@ -64,7 +64,7 @@ def generate_tables(config, paths) -> None:
 
 
 def main(params, paths):
-    config = generate_config(params)
+    config = GenerateConfig.from_params(params)
     if read_json(paths.source)["kind"] != "embedded":
         skip(paths)
     else:

@@ -6,7 +6,7 @@ import gc
 if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
     gc.disable()
 
-from traveltide.publish import publish
+from traveltide.report.publish import publish
 from traveltide.stage import run_stage
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from traveltide.config import RulesConfig
 from traveltide.io import read_parquet, write_json, write_parquet
-from traveltide.rules import mix, segment_by_rules
+from traveltide.segment.rules import mix, segment_by_rules
 from traveltide.stage import run_stage
 
 

@@ -9,9 +9,9 @@ import gc
 if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
     gc.disable()
 
-from traveltide.cluster import select_k
 from traveltide.config import ClusterConfig
 from traveltide.io import read_parquet, write_csv
+from traveltide.segment.cluster import select_k
 from traveltide.stage import run_stage
 
 

@@ -9,7 +9,7 @@ import os
 
 from traveltide.config import validate_params
 from traveltide.io import write_json
-from traveltide.source import source_state
+from traveltide.sources.source import source_state
 from traveltide.stage import run_stage
 
 

@@ -12,10 +12,8 @@ import pandas as pd
 
 from traveltide.config import TrackConfig, flatten
 from traveltide.io import read_json, read_parquet, write_json
-from traveltide.serving import ID_COLUMN, feature_matrix, load_segmenter
-from traveltide.stage import run_stage
-from traveltide.timings import timings_dir
-from traveltide.tracking import (
+from traveltide.mlops.serving import ID_COLUMN, feature_matrix, load_segmenter
+from traveltide.mlops.tracking import (
     DatasetSpec,
     ModelSpec,
     dvc_digest,
@@ -27,6 +25,8 @@ from traveltide.tracking import (
     run_tags,
     timing_metrics,
 )
+from traveltide.stage import run_stage
+from traveltide.timings import timings_dir
 
 EXAMPLE_USERS = 3  # real feature rows stored with the model as its input example
 

@@ -31,7 +31,7 @@ def _mlflow_init(args: argparse.Namespace) -> None:
     from traveltide.config import TrackConfig, read_params
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    from traveltide.tracking import init_store, resolve_target  # MLflow: seconds to import
+    from traveltide.mlops.tracking import init_store, resolve_target  # MLflow: seconds to import
 
     target = resolve_target()
     exp_id = init_store(target, experiment)
@@ -40,19 +40,19 @@ def _mlflow_init(args: argparse.Namespace) -> None:
 
 def _load_model(ref: str) -> Any:
     """The segmenter from a pickle path, or from an MLflow model URI (`models:/...`)."""
-    from traveltide.serving import load_segmenter
+    from traveltide.mlops.serving import load_segmenter
 
     if ":/" not in ref or Path(ref).exists():
         return load_segmenter(ref)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from traveltide.tracking import load_logged_segmenter, resolve_target
+    from traveltide.mlops.tracking import load_logged_segmenter, resolve_target
 
     return load_logged_segmenter(resolve_target(), ref)
 
 
 def _score(args: argparse.Namespace) -> None:
     """Segment and perk for each user of a feature table, with the fitted segmenter."""
-    from traveltide.serving import read_table, score, write_table
+    from traveltide.mlops.serving import read_table, score, write_table
 
     table = read_table(args.input)
     scored = score(_load_model(args.model), table, source=str(args.input))
@@ -71,7 +71,7 @@ def _register(args: argparse.Namespace) -> None:
     # bad input first: MLflow takes seconds to import
     experiment = TrackConfig.from_params(read_params(args.params)).experiment if args.exp else None
     run_id = None if args.exp else args.run_id or read_json(args.run_file)["run_id"]
-    from traveltide.tracking import find_run, register_model, resolve_target, run_model_uri
+    from traveltide.mlops.tracking import find_run, register_model, resolve_target, run_model_uri
 
     target = resolve_target()
     if experiment is not None:
@@ -86,7 +86,7 @@ def _runs(args: argparse.Namespace) -> None:
     from traveltide.config import TrackConfig, read_params
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    from traveltide.tracking import DEFAULT_RUN_METRICS, resolve_target, runs_table
+    from traveltide.mlops.tracking import DEFAULT_RUN_METRICS, resolve_target, runs_table
 
     table = runs_table(
         resolve_target(),
@@ -119,7 +119,7 @@ def _report(args: argparse.Namespace) -> None:
     missing = [paths[k] for k in REPORT_INPUTS if not Path(paths[k]).exists()]
     if missing:
         raise DataError(f"missing pipeline output(s) {', '.join(missing)}; run `dvc repro` first")
-    from traveltide.publish import publish
+    from traveltide.report.publish import publish
     from traveltide.timings import read_timings, timings_dir
 
     out = args.output
@@ -139,9 +139,9 @@ def _report(args: argparse.Namespace) -> None:
 
 def _db_load(args: argparse.Namespace) -> None:
     """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
-    from traveltide.db import ENV_URL, resolve_source
     from traveltide.errors import ConfigError
-    from traveltide.pgload import csv_input, load_tables, parquet_input
+    from traveltide.sources.db import ENV_URL, resolve_source
+    from traveltide.sources.pgload import csv_input, load_tables, parquet_input
 
     url = args.url or resolve_source().url
     if not url:

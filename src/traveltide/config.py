@@ -11,14 +11,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import yaml
 
 from traveltide.errors import ConfigError
-
-if TYPE_CHECKING:
-    from traveltide.generate import GenerateConfig
 
 PERKS: tuple[str, ...] = (
     "free_hotel_meal",
@@ -120,16 +117,20 @@ def _perk(value: Any, path: str) -> str:
     return value
 
 
-def generate_config(params: dict[str, Any]) -> GenerateConfig:
-    """The generator's config from the `generate` block."""
-    from traveltide.generate import GenerateConfig  # the generator owns its config type
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Seed and size of the synthetic database (scale 1.0 = the real 1,020,926 users)."""
 
-    return GenerateConfig(*_generate_values(params))
+    seed: int = 42
+    scale: float = 1.0
 
-
-def _generate_values(params: dict[str, Any]) -> tuple[int, float]:
-    b = _block(params, "generate")
-    return _int(b, "generate.seed", minimum=0), _float(b, "generate.scale", low=1e-4, high=20.0)
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> GenerateConfig:
+        b = _block(params, "generate")
+        return cls(
+            seed=_int(b, "generate.seed", minimum=0),
+            scale=_float(b, "generate.scale", low=1e-4, high=20.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -595,8 +596,8 @@ def validate_params(params: dict[str, Any]) -> None:
     stops `dvc repro` before any stage has removed an output. Checks that need data (k against
     the cohort's size, feature names against the feature table) stay in their stages.
     """
-    _generate_values(params)
     for loader in (
+        GenerateConfig,
         CohortConfig,
         CleanConfig,
         FeaturesConfig,

@@ -1,0 +1,246 @@
+"""What a marketing team takes away: the rewards assignment, a segment summary, one JSON.
+
+- ``rewards_assignment``: one row per user with the rule segment and perk, the ML cluster and
+  perk, and a recommended perk chosen by one documented rule (``recommend``) from the A/B
+  verdict and the two views.
+- ``segment_summary``: one row per rule segment and per ML cluster: size, spend, the features
+  that most set it apart, its perk and what is recommended to its users.
+- ``analysis``: every stage's metrics and the report's tables as one JSON-ready dict.
+
+Everything is a pure function of its inputs, rows in a fixed order, so the files written from
+them are byte-identical for the same pipeline state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from traveltide.errors import DataError
+
+ARM_VIEW = {"A": "rules", "B": "ml"}  # the A/B arms that give targeted perks (C is control)
+CONTROL = "C"
+INCONCLUSIVE = "inconclusive"
+TIE = "tie"
+NO_DIFFERENCE = "no significant difference"
+SPEND = "total_spend_usd"  # the feature summarised as spend per segment
+TRAITS = 3  # features named per segment in key_traits
+
+# recommendation_basis values (README "Report and exports" documents the rule)
+BASIS = {
+    "ab_winner": "the A/B winner's perk",
+    "both_agree": "rules and ML give the same perk",
+    "tie_larger_lift": "tie: the perk of the arm with the larger significant lift over control",
+    "keep_rules": "no significant A/B difference: the rule perk stays (current practice)",
+    "control_won": "every targeted arm converted below control: no perk recommended",
+    "inconclusive": "the A/B test is inconclusive: no perk recommended",
+}
+
+RECOMMENDATION_RULE = (
+    "If the A/B verdict names arm A (rule perks) or B (ML perks), every user gets that arm's "
+    "perk. If the control won, or the test is inconclusive, no perk is recommended (empty). "
+    "On a tie or no significant difference, a user whose rule perk and ML perk agree gets that "
+    "perk; where they differ, a tie gives the perk of the arm with the larger significant lift "
+    "over control, and no significant difference keeps the rule perk (current practice)."
+)
+
+
+def arms_above_control(ab: Mapping[str, Any]) -> list[tuple[float, str]]:
+    """(lift, arm) of the targeted arms converting significantly above control, largest first."""
+    out = []
+    for arm in ARM_VIEW:
+        lift = ab.get(f"{arm}_vs_{CONTROL}_lift_abs")
+        if ab.get(f"{arm}_vs_{CONTROL}_significant") and isinstance(lift, int | float) and lift > 0:
+            out.append((float(lift), arm))
+    return sorted(out, key=lambda x: (-x[0], x[1]))
+
+
+def recommend(
+    rule_perk: pd.Series, ml_perk: pd.Series, ab: Mapping[str, Any]
+) -> tuple[pd.Series, pd.Series]:
+    """The recommended perk and its basis per user, by ``RECOMMENDATION_RULE``.
+
+    ``ab`` is metrics/ab_test.json; a missing or unknown verdict counts as inconclusive.
+    """
+    rule_perk = rule_perk.astype(str)
+    ml_perk = ml_perk.astype(str)
+    index = rule_perk.index
+    winner = str(ab.get("verdict_winner") or INCONCLUSIVE)
+
+    def const(value: str) -> pd.Series:
+        return pd.Series(value, index=index, dtype=str)
+
+    if winner in ARM_VIEW:
+        chosen = rule_perk if winner == "A" else ml_perk
+        return chosen.rename("recommended_perk"), const("ab_winner")
+    if winner not in (TIE, NO_DIFFERENCE):  # the control, inconclusive, or unknown
+        basis = "control_won" if winner == CONTROL else "inconclusive"
+        return const(""), const(basis)
+    agree = rule_perk.to_numpy() == ml_perk.to_numpy()
+    fallback, basis = rule_perk, "keep_rules"
+    if winner == TIE:
+        above = arms_above_control(ab)
+        if above:
+            fallback = rule_perk if above[0][1] == "A" else ml_perk
+            basis = "tie_larger_lift"
+    perk = pd.Series(np.where(agree, rule_perk, fallback), index=index, dtype=str)
+    why = pd.Series(np.where(agree, "both_agree", basis), index=index, dtype=str)
+    return perk, why
+
+
+def _join_views(rules: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """Both segmentations side by side by user_id (sorted); they must cover the same users.
+
+    The same contract as ``traveltide.segment.compare.align``, without importing scipy and
+    scikit-learn into the report stage (they cost it a second of start-up).
+    """
+    both = rules.merge(
+        clusters, on="user_id", how="outer", suffixes=("_rules", "_ml"), indicator=True
+    )
+    unmatched = both["_merge"] != "both"
+    if unmatched.any():
+        raise DataError(
+            f"exports: {int(unmatched.sum())} users are in only one segmentation "
+            f"(first user_id {both.loc[unmatched, 'user_id'].iloc[0]})"
+        )
+    return both.drop(columns="_merge").sort_values("user_id", kind="stable")
+
+
+def rewards_assignment(
+    rules: pd.DataFrame, clusters: pd.DataFrame, ab: Mapping[str, Any]
+) -> pd.DataFrame:
+    """One row per user (sorted by user_id): both views, whether they agree, the recommendation."""
+    both = _join_views(rules, clusters).reset_index(drop=True)
+    perk, basis = recommend(both["perk_rules"], both["perk_ml"], ab)
+    names = both["cluster_name"] if "cluster_name" in both else pd.Series("", index=both.index)
+    return pd.DataFrame(
+        {
+            "user_id": both["user_id"].to_numpy(),
+            "rule_segment": both["segment"].astype(str).to_numpy(),
+            "rule_perk": both["perk_rules"].astype(str).to_numpy(),
+            "ml_cluster": both["cluster"].to_numpy(),
+            "ml_cluster_name": names.astype(str).to_numpy(),
+            "ml_perk": both["perk_ml"].astype(str).to_numpy(),
+            "perks_agree": (both["perk_rules"] == both["perk_ml"]).to_numpy(),
+            "recommended_perk": perk.to_numpy(),
+            "recommendation_basis": basis.to_numpy(),
+        }
+    )
+
+
+def _zscores(values: pd.DataFrame) -> pd.DataFrame:
+    """Cohort z-scores of every column (a constant column is 0)."""
+    values = values.astype(float)
+    sd = values.std(ddof=0)
+    return (values - values.mean()) / sd.where(sd > 0, np.inf)
+
+
+def key_traits(z_means: pd.Series, top: int = TRAITS) -> str:
+    """'high avg_seats (+2.1 sd); low age_years (-0.9 sd)': the features furthest from 0."""
+    order = z_means.abs().sort_values(ascending=False, kind="stable").index[:top]
+    return "; ".join(
+        f"{'high' if z_means[f] > 0 else 'low'} {f} ({z_means[f]:+.1f} sd)"
+        for f in order
+        if z_means[f] != 0
+    )
+
+
+def _mode_share(values: pd.Series) -> tuple[str, float]:
+    """The most frequent value (ties: the one sorting first) and its share."""
+    counts = values.astype(str).value_counts()
+    top = min(counts.index[counts == counts.max()])
+    return str(top), float(counts[top] / len(values))
+
+
+def segment_summary(features: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
+    """One row per rule segment (largest first), then per ML cluster (by id).
+
+    Columns: view (rules | ml), segment, name, users, share of the cohort, avg and total
+    spend (``total_spend_usd``; NaN without it), perk (the most frequent in the group),
+    recommended_perk and its share of the group, and the key traits (mean cohort z-scores).
+    """
+    missing = ~assignment["user_id"].isin(features["user_id"])
+    if missing.any():
+        raise DataError(
+            f"exports: {int(missing.sum())} segmented users have no feature row "
+            f"(first user_id {assignment.loc[missing, 'user_id'].iloc[0]})"
+        )
+    table = assignment.merge(features, on="user_id", how="left", validate="one_to_one")
+    z = _zscores(table[[c for c in features.columns if c != "user_id"]])
+    n = len(table)
+    rows = []
+    views = (
+        ("rules", "rule_segment", "rule_perk", None),
+        ("ml", "ml_cluster", "ml_perk", "ml_cluster_name"),
+    )
+    for view, key, perk_col, name_col in views:
+        groups = table.groupby(key, sort=True)
+        order = sorted(groups.groups, key=lambda g: (-len(groups.groups[g]), str(g)))
+        if view == "ml":
+            order = sorted(groups.groups)
+        for group in order:
+            idx = groups.groups[group]
+            part = table.loc[idx]
+            spend = part[SPEND].astype(float) if SPEND in part else pd.Series(np.nan, index=idx)
+            recommended, rec_share = _mode_share(part["recommended_perk"])
+            rows.append(
+                {
+                    "view": view,
+                    "segment": str(group),
+                    "name": str(part[name_col].iloc[0]) if name_col else str(group),
+                    "users": len(part),
+                    "share": len(part) / n,
+                    "avg_spend_usd": float(spend.mean()),
+                    "total_spend_usd": float(spend.sum()),
+                    "perk": _mode_share(part[perk_col])[0],
+                    "recommended_perk": recommended,
+                    "recommended_share": rec_share,
+                    "key_traits": key_traits(z.loc[idx].mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def perk_counts(values: pd.Series) -> dict[str, int]:
+    """Users per perk, largest first (ties by name); the empty perk is left out."""
+    counts = values[values.astype(str) != ""].astype(str).value_counts()
+    return {k: int(counts[k]) for k in sorted(counts.index, key=lambda k: (-counts[k], k))}
+
+
+def analysis(
+    *,
+    metrics: Mapping[str, Any],
+    k_table: pd.DataFrame,
+    contingency: pd.DataFrame,
+    ab_arms: pd.DataFrame,
+    summary: pd.DataFrame,
+    assignment: pd.DataFrame,
+    executive_summary: list[str],
+    projection: Mapping[str, Any],
+) -> dict[str, Any]:
+    """All analysis results as one JSON-ready dict (write it with ``traveltide.io.write_json``)."""
+    return {
+        "metrics": dict(metrics),
+        "k_selection": k_table.to_dict("records"),
+        "contingency": {
+            str(seg): {str(c): int(v) for c, v in row.items()}
+            for seg, row in contingency.iterrows()
+        },
+        "ab_arms": ab_arms.to_dict("records"),
+        "segment_summary": summary.to_dict("records"),
+        "recommendation": {
+            "rule": RECOMMENDATION_RULE,
+            "verdict": metrics.get("ab_test", {}).get("verdict_winner"),
+            "perks": perk_counts(assignment["recommended_perk"]),
+            "basis": {
+                k: int(v) for k, v in assignment["recommendation_basis"].value_counts().items()
+            },
+            "basis_meaning": BASIS,
+            "users_without_perk": int((assignment["recommended_perk"] == "").sum()),
+        },
+        "executive_summary": list(executive_summary),
+        "pca_projection": dict(projection),
+    }

@@ -1,0 +1,76 @@
+"""The report stage's work as a function: the HTML page, its plots, the tables behind DVC's
+plots and the marketing exports, from the pipeline's outputs.
+
+The DVC stage calls it with dvc.yaml's paths; `traveltide report --output DIR` calls it with
+the same inputs and every output under DIR (a copy to share, the workspace untouched).
+"""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from traveltide.io import read_json, read_parquet, write_bytes, write_csv, write_json, write_text
+from traveltide.report.exports import analysis, rewards_assignment, segment_summary
+from traveltide.report.page import (
+    ReportInputs,
+    executive_summary,
+    make_plots,
+    pca_projection,
+    plot_data,
+    render_html,
+)
+
+STAGES = ("extract", "data_quality", "features", "segment_rules", "cluster", "compare", "ab_test")
+ASSIGNMENT, SUMMARY, ANALYSIS = "rewards_assignment.csv", "segment_summary.csv", "analysis.json"
+
+
+def publish(paths, timings: Mapping[str, Any] | None = None) -> None:
+    """Write report, plots, plot data and exports from the inputs named by `paths`.
+
+    `timings` (stage -> StageTiming) adds a "Where the time went" section to the page; the
+    report stage passes none, so its page stays byte-identical from run to run.
+    """
+    metrics = {name: read_json(paths.metrics_dir / f"{name}.json") for name in STAGES}
+    features = read_parquet(paths.features, what="features' user table")
+    clusters = read_parquet(paths.clusters, what="cluster's segments")
+    assignment = rewards_assignment(
+        read_parquet(paths.rules, what="segment_rules' segments"), clusters, metrics["ab_test"]
+    )
+    summary = segment_summary(features, assignment)
+    inputs = ReportInputs(
+        metrics=metrics,
+        k_table=pd.read_csv(paths.k_selection),
+        contingency=pd.read_csv(paths.contingency, index_col="segment"),
+        ab_arms=pd.read_csv(paths.ab_arms),
+        projection=pca_projection(features, clusters),
+        assignment=assignment,
+        summary=summary,
+        export_links={  # relative to the report, so the page links work wherever it is copied
+            name: os.path.relpath(paths.exports / name, paths.report.parent).replace(os.sep, "/")
+            for name in (ASSIGNMENT, SUMMARY, ANALYSIS)
+        },
+        timings=timings,
+    )
+    plots = make_plots(inputs)
+    for name, png in plots.items():
+        write_bytes(png, paths.plots / name)
+    for name, table in plot_data(inputs).items():
+        write_csv(table, paths.plot_data / name)
+    write_csv(assignment, paths.exports / ASSIGNMENT)
+    write_csv(summary, paths.exports / SUMMARY)
+    write_json(
+        analysis(
+            metrics=metrics,
+            k_table=inputs.k_table,
+            contingency=inputs.contingency,
+            ab_arms=inputs.ab_arms,
+            summary=summary,
+            assignment=assignment,
+            executive_summary=executive_summary(metrics, assignment),
+            projection=inputs.projection.to_dict(),
+        ),
+        paths.exports / ANALYSIS,
+    )
+    write_text(render_html(inputs, plots), paths.report)

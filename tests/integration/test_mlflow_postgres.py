@@ -1,0 +1,228 @@
+"""MLflow with its backend store on the real PostgreSQL server (`MLFLOW_TRACKING_URI=postgresql://`).
+
+Each test gets its own database, created on 127.0.0.1:5432 and dropped afterwards, and writes
+through `traveltide.mlops.tracking` or the `traveltide` command exactly as the track stage and a
+user would. What was written is read back through MLflow and, to be sure it is PostgreSQL
+that holds it, straight from the database's own tables.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from pipeline_repo import clean_env
+from support import SIGNALS, blob_users, pg_query
+from traveltide.config import ClusterConfig
+from traveltide.errors import TrackingError
+from traveltide.mlops.tracking import (
+    DatasetSpec,
+    ModelSpec,
+    file_md5,
+    init_store,
+    load_logged_segmenter,
+    log_pipeline_run,
+    metric_tags,
+    register_model,
+    resolve_target,
+)
+from traveltide.segment.cluster import fit_segmenter
+from traveltide.sources.db import driver_url
+
+pytestmark = pytest.mark.postgres
+
+EXPERIMENT = "traveltide-segmentation"
+
+
+def admin_engine(server_url: str) -> sa.Engine:
+    return sa.create_engine(driver_url(server_url), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+def mlflow_db(postgres):
+    """A plain `postgresql://` URL of a fresh, empty database, dropped after the test."""
+    name = f"traveltide_mlflow_test_{uuid.uuid4().hex[:10]}"
+    engine = admin_engine(postgres)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(postgres).set(drivername="postgresql", database=name)
+    yield url.render_as_string(hide_password=False)
+    with engine.connect() as conn:  # FORCE: MLflow's pooled connections are still open
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+query = pg_query
+
+
+def traveltide(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "traveltide.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
+    users, _ = blob_users(seed=1, first_id=1)
+    segmenter = fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
+    model_file, table = tmp_path / "segmenter.pkl", tmp_path / "user_features.parquet"
+    model_file.write_bytes(pickle.dumps(segmenter, protocol=5))
+    users.to_parquet(table, index=False)
+    report = tmp_path / "report.html"
+    report.write_text("<html>report</html>")
+    metrics = {
+        "cluster": {"silhouette": 0.71, "algorithm": "kmeans"},
+        "ab_test": {"verdict_winner": "B"},
+    }
+
+    target = resolve_target({"MLFLOW_TRACKING_URI": mlflow_db, "DVC_ROOT": str(tmp_path)})
+    assert target.tracking_uri.startswith("postgresql+psycopg2://")
+    assert target.lock_path is None  # the database serialises writers, not a file lock
+    record = log_pipeline_run(
+        target=target,
+        experiment=EXPERIMENT,
+        params={"cluster.k": "3", "cluster.scaler": "standard"},
+        metrics={"cluster.silhouette": 0.71, "ab_test.B_vs_C_lift_abs": 0.04},
+        tags={"dvc_exp_name": "eight-eild", "git_commit": "c" * 40, **metric_tags(metrics)},
+        artifacts=[report],
+        candidates=[{"k": 2, "silhouette": 0.5}, {"k": 3, "silhouette": 0.71}],
+        datasets=[DatasetSpec("user_features", table, "training", file_md5(table))],
+        model=ModelSpec(
+            segmenter=model_file,
+            features=tuple(segmenter.features),
+            example=users.head(3),
+            digest=file_md5(model_file),
+        ),
+    )
+
+    import mlflow
+
+    client = mlflow.MlflowClient(target.tracking_uri)
+    run = client.get_run(record.run_id)
+    assert run.info.run_name == "eight-eild" == run.data.tags["dvc_exp_name"]
+    assert run.data.params == {"cluster.k": "3", "cluster.scaler": "standard"}
+    assert run.data.metrics == {"cluster.silhouette": 0.71, "ab_test.B_vs_C_lift_abs": 0.04}
+    assert run.data.tags["ab_test.verdict_winner"] == "B"
+    assert run.data.tags["cluster.algorithm"] == "kmeans"
+    assert [d.dataset.digest for d in run.inputs.dataset_inputs] == [file_md5(table)]
+    assert (Path(run.info.artifact_uri.removeprefix("file://")) / "report.html").exists()
+
+    # the rows are in PostgreSQL's tables, and no SQLite store appeared anywhere
+    in_db = query(
+        mlflow_db,
+        "SELECT r.name, COUNT(m.key) FROM runs r LEFT JOIN latest_metrics m "
+        "ON m.run_uuid = r.run_uuid WHERE r.run_uuid = :id GROUP BY r.name",
+        id=record.run_id,
+    )
+    assert in_db == [("eight-eild", 2)]
+    children = query(
+        mlflow_db,
+        "SELECT COUNT(*) FROM tags WHERE key = 'mlflow.parentRunId' AND value = :id",
+        id=record.run_id,
+    )
+    assert children == [(2,)]
+    assert not list(tmp_path.rglob("*.db")) and not (tmp_path / ".mlflow.lock").exists()
+
+    # the logged model and a registered version load back and score like the original
+    loaded = load_logged_segmenter(target, record.model_uri)
+    pd.testing.assert_frame_equal(loaded.predict(users), segmenter.predict(users))
+    assert register_model(target, record.model_uri) == "1"
+    registered = load_logged_segmenter(target, "models:/traveltide-segmenter/1")
+    pd.testing.assert_frame_equal(registered.predict(users), segmenter.predict(users))
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from traveltide.mlops.tracking import log_pipeline_run, resolve_target
+
+    for name in sys.argv[1:]:
+        log_pipeline_run(
+            target=resolve_target(),
+            experiment="traveltide-segmentation",
+            params={"cluster.k": name.removeprefix("exp-")},
+            metrics={"cluster.silhouette": 0.5},
+            tags={"dvc_exp_name": name},
+            artifacts=[],
+            candidates=[{"k": k, "silhouette": 0.1 * k} for k in (2, 3, 4)],
+        )
+    """
+)
+
+
+def test_mlflow_init_then_parallel_writers_without_a_lock(mlflow_db, tmp_path):
+    """The command users run before a parallel queue, then concurrent writers, as queue
+    workers would be: every run lands, with its three nested candidates."""
+    env = {**clean_env(), "MLFLOW_TRACKING_URI": mlflow_db, "DVC_ROOT": str(tmp_path)}
+    (tmp_path / "params.yaml").write_text(f"track:\n  experiment: {EXPERIMENT}\n")
+    done = traveltide("mlflow-init", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"MLflow store ready: experiment '{EXPERIMENT}' (id 1) in ")
+    assert "postgresql+psycopg2://" in done.stdout
+    again = init_store(resolve_target(env), EXPERIMENT)
+    assert again == "1"  # idempotent: the same experiment, not a second one
+    rows = query(
+        mlflow_db, "SELECT name, artifact_location FROM experiments WHERE name = :n", n=EXPERIMENT
+    )
+    assert rows == [(EXPERIMENT, f"{(tmp_path / 'mlartifacts').as_uri()}/{EXPERIMENT}")]
+
+    # two writers at once (as two queue workers), three runs each, so their writes interleave
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    batches = [[f"exp-{k}" for k in range(3, 6)], [f"exp-{k}" for k in range(6, 9)]]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), *batch],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for batch in batches
+    ]
+    errors = [w.communicate(timeout=300)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    names = sorted(batches[0] + batches[1])
+    top = query(
+        mlflow_db,
+        "SELECT r.name FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
+        "WHERE e.name = :n AND r.run_uuid NOT IN "
+        "(SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId') ORDER BY r.name",
+        n=EXPERIMENT,
+    )
+    assert [name for (name,) in top] == names
+    nested = query(mlflow_db, "SELECT COUNT(*) FROM tags WHERE key = 'mlflow.parentRunId'")
+    assert nested == [(3 * len(names),)]
+    assert not (tmp_path / ".mlflow.lock").exists()
+
+
+def test_a_missing_database_is_one_line_within_seconds(postgres, tmp_path):
+    missing = f"traveltide_mlflow_missing_{uuid.uuid4().hex[:8]}"
+    url = sa.make_url(postgres).set(drivername="postgresql", database=missing)
+    target = resolve_target(
+        {
+            "MLFLOW_TRACKING_URI": url.render_as_string(hide_password=False),
+            "DVC_ROOT": str(tmp_path),
+        }
+    )
+    start = time.monotonic()
+    with pytest.raises(TrackingError) as failed:
+        init_store(target, EXPERIMENT)
+    assert time.monotonic() - start < 10  # not MLflow's two minutes of reconnecting
+    message = str(failed.value)
+    assert "\n" not in message
+    assert f'database "{missing}" does not exist' in message

@@ -1,0 +1,52 @@
+"""Helpers shared by test modules: small scales, PostgreSQL URLs, synthetic feature tables."""
+
+from __future__ import annotations
+
+import os
+
+SMALL_SCALE = 0.02  # the generator scale of the tests' databases and pipeline repositories
+
+
+def postgres_url() -> str:
+    return os.environ.get("TRAVELTIDE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def schema_url(url: str, schema: str) -> str:
+    """The URL with libpq `options` setting search_path, so unqualified SQL reads `schema`."""
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def pg_query(url: str, sql: str, **params) -> list[tuple]:
+    """Rows of one query on a PostgreSQL URL, through a short-lived engine."""
+    import sqlalchemy as sa
+
+    from traveltide.sources.db import driver_url
+
+    engine = sa.create_engine(driver_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+SIGNALS = {"free_checked_bag": "bags", "exclusive_discounts": "discount"}  # perks.signals
+BLOB_FEATURES = ["bags", "discount", "c", "d"]  # the feature columns of blob_users
+
+
+def blob_users(n: int = 300, *, k: int = 3, seed: int = 0, std: float = 0.6, first_id: int = 1000):
+    """`n` users in `k` well-separated Gaussian blobs over BLOB_FEATURES (user_id counting from
+    `first_id`), and each user's blob: a feature table whose right clustering is known."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_blobs
+
+    X, truth = make_blobs(
+        n_samples=n, centers=k, n_features=len(BLOB_FEATURES), cluster_std=std, random_state=seed
+    )
+    table = pd.DataFrame(X, columns=BLOB_FEATURES)
+    table.insert(0, "user_id", np.arange(n, dtype="int64") + first_id)
+    return table, truth
