@@ -36,7 +36,9 @@ format: setup
 	ruff format src stages tests bench
 	ruff check --fix src stages tests bench
 
-bench: setup  ## the issue-8 figures in a scratch clone: medians of 3 runs vs targets (20-45 min)
+# Prints the table of figures and appends one line per run to bench/history.jsonl
+# (docs/performance.md); every sample and log goes to bench/results/ (gitignored).
+bench: setup  ## performance figures in a scratch clone: medians of 3 runs vs targets (20-45 min)
 	python bench/run.py $(BENCH_ARGS)
 
 # Sweeps: queue a grid of experiments (DVC's `-S key=a,b` / `range(a,b)` syntax, one

@@ -8,11 +8,10 @@ import gc
 if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
     gc.disable()
 
-import pickle
-
 from traveltide.config import ClusterConfig, PerksConfig
 from traveltide.io import read_csv, read_parquet, write_bytes, write_csv, write_json, write_parquet
-from traveltide.segment.cluster import fit_segmenter
+from traveltide.segment.clustering import fit_segmenter
+from traveltide.segment.segmenter import model_bytes
 from traveltide.stage import run_stage
 
 
@@ -24,7 +23,7 @@ def main(params, paths):
     k_table = read_csv(paths.k_selection, what="select_k's k-selection table")
     result = fit_segmenter(features, config, signals, personas=personas, k_table=k_table)
     write_parquet(result.assignments, paths.clusters)
-    write_bytes(pickle.dumps(result.segmenter, protocol=5), paths.model)
+    write_bytes(model_bytes(result.segmenter), paths.model)
     write_csv(result.profiles.reset_index(), paths.profiles)
     write_json(result.metrics(), paths.metrics)
 

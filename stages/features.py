@@ -6,7 +6,9 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
     gc.disable()
 
 from traveltide.config import FeaturesConfig
-from traveltide.features.build import build_features, catalog_frame, feature_metrics, read_sessions
+from traveltide.features.build import build_features, feature_metrics
+from traveltide.features.catalog import catalog_frame
+from traveltide.features.sessions import read_sessions
 from traveltide.io import write_csv, write_json, write_parquet
 from traveltide.stage import run_stage
 

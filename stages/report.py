@@ -1,5 +1,5 @@
 """DVC stage report: the self-contained HTML page, its plots as PNG, the tables behind DVC's
-plots, and the exports a marketing team takes away (README "Report and exports")."""
+plots, and the exports a marketing team takes away (docs/report.md)."""
 
 import gc
 

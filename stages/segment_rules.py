@@ -5,11 +5,9 @@ import gc
 if __name__ == "__main__":  # no collections while the imports below run (traveltide.stage)
     gc.disable()
 
-from dataclasses import asdict
-
 from traveltide.config import RulesConfig
 from traveltide.io import read_parquet, write_json, write_parquet
-from traveltide.segment.rules import mix, segment_by_rules
+from traveltide.segment.rules import rules_metrics, segment_by_rules
 from traveltide.stage import run_stage
 
 
@@ -17,15 +15,7 @@ def main(params, paths):
     features = read_parquet(paths.features, what="features' user table")
     segments, thresholds = segment_by_rules(features, RulesConfig.from_params(params))
     write_parquet(segments, paths.segments)
-    write_json(
-        {
-            "users": len(segments),
-            "segment_sizes": mix(segments["segment"]),
-            "perk_mix": mix(segments["perk"]),
-            "thresholds": [asdict(t) for t in thresholds],
-        },
-        paths.metrics,
-    )
+    write_json(rules_metrics(segments, thresholds), paths.metrics)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 from traveltide.config import ClusterConfig
 from traveltide.io import read_parquet, write_csv
-from traveltide.segment.cluster import select_k
+from traveltide.segment.clustering import select_k
 from traveltide.stage import run_stage
 
 

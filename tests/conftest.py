@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -20,23 +21,30 @@ from traveltide.synthetic.generate import generate
 # CPU-heavy module without a repository (the A/B calibration simulations) third, so the second
 # core works while one worker builds the baseline. `make test` passes --no-loadscope-reorder,
 # since pytest-xdist's loadfile otherwise hands out the modules with the most tests first.
-LONGEST_FIRST = (
-    "test_pipeline_dvc.py",
-    "test_bad_environment.py",
-    "test_calibration.py",
-    "test_bad_input.py",
-    "test_determinism.py",
-    "test_report.py",
-    "test_pgload.py",
-    "test_mlflow_postgres.py",
-    "test_serving.py",
+LONGEST_FIRST = (  # paths below tests/
+    "integration/test_pipeline_dvc.py",
+    "integration/test_bad_environment.py",
+    "calibration/test_calibration.py",
+    "integration/test_bad_input.py",
+    "integration/test_determinism.py",
+    "integration/test_report_browser.py",
+    "integration/test_pgload.py",
+    "integration/test_mlflow_postgres.py",
+    "integration/test_serving.py",
 )
+TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long modules first (a stable sort: the rest keep pytest's order)."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+    def place(item: pytest.Item) -> int:
+        path = Path(item.path).resolve()
+        where = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+        return rank.get(where, len(rank))
+
+    items.sort(key=place)
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,34 @@ def blob_users(n: int = 300, *, k: int = 3, seed: int = 0, std: float = 0.6, fir
     table = pd.DataFrame(X, columns=BLOB_FEATURES)
     table.insert(0, "user_id", np.arange(n, dtype="int64") + first_id)
     return table, truth
+
+
+def blob_segmenter(users):
+    """A k=3 segmenter fitted on `blob_users()`: a model whose scores tests can predict."""
+    from traveltide.config import ClusterConfig
+    from traveltide.segment.clustering import fit_segmenter
+
+    return fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
+
+
+def scoring_files(folder, users, segmenter) -> dict:
+    """The segmenter pickled and the users as Parquet and CSV in `folder`, by kind."""
+    import pickle
+
+    paths = {
+        "model": folder / "segmenter.pkl",
+        "parquet": folder / "users.parquet",
+        "csv": folder / "users.csv",
+    }
+    paths["model"].write_bytes(pickle.dumps(segmenter, protocol=5))
+    users.to_parquet(paths["parquet"], index=False)
+    users.to_csv(paths["csv"], index=False)
+    return paths
+
+
+def write_csvs(frames: dict, folder):
+    """Each frame as `<table>.csv` in `folder` (created): a CSV export of the four tables."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, df in frames.items():
+        df.to_csv(folder / f"{table}.csv", index=False)
+    return folder

@@ -31,7 +31,7 @@ def _mlflow_init(args: argparse.Namespace) -> None:
     from traveltide.config import TrackConfig, read_params
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    from traveltide.mlops.tracking import init_store, resolve_target  # MLflow: seconds to import
+    from traveltide.mlops.store import init_store, resolve_target  # MLflow: seconds to import
 
     target = resolve_target()
     exp_id = init_store(target, experiment)
@@ -45,7 +45,8 @@ def _load_model(ref: str) -> Any:
     if ":/" not in ref or Path(ref).exists():
         return load_segmenter(ref)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from traveltide.mlops.tracking import load_logged_segmenter, resolve_target
+    from traveltide.mlops.model import load_logged_segmenter
+    from traveltide.mlops.store import resolve_target
 
     return load_logged_segmenter(resolve_target(), ref)
 
@@ -69,12 +70,16 @@ def _register(args: argparse.Namespace) -> None:
     from traveltide.io import read_json
 
     # bad input first: MLflow takes seconds to import
-    experiment = TrackConfig.from_params(read_params(args.params)).experiment if args.exp else None
-    run_id = None if args.exp else args.run_id or read_json(args.run_file)["run_id"]
-    from traveltide.mlops.tracking import find_run, register_model, resolve_target, run_model_uri
+    if args.exp:
+        experiment = TrackConfig.from_params(read_params(args.params)).experiment
+    else:
+        run_id = args.run_id or read_json(args.run_file)["run_id"]
+    from traveltide.mlops.model import register_model
+    from traveltide.mlops.runs import find_run, run_model_uri
+    from traveltide.mlops.store import resolve_target
 
     target = resolve_target()
-    if experiment is not None:
+    if args.exp:
         run_id = find_run(target, experiment, args.exp)
     model_uri = run_model_uri(target, run_id)
     version = register_model(target, model_uri, args.name)
@@ -86,7 +91,8 @@ def _runs(args: argparse.Namespace) -> None:
     from traveltide.config import TrackConfig, read_params
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    from traveltide.mlops.tracking import DEFAULT_RUN_METRICS, resolve_target, runs_table
+    from traveltide.mlops.runs import DEFAULT_RUN_METRICS, runs_table
+    from traveltide.mlops.store import resolve_target
 
     table = runs_table(
         resolve_target(),
@@ -141,7 +147,8 @@ def _db_load(args: argparse.Namespace) -> None:
     """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
     from traveltide.errors import ConfigError
     from traveltide.sources.db import ENV_URL, resolve_source
-    from traveltide.sources.pgload import csv_input, load_tables, parquet_input
+    from traveltide.sources.pgload import load_tables
+    from traveltide.sources.table_inputs import csv_input, parquet_input
 
     url = args.url or resolve_source().url
     if not url:

@@ -1,5 +1,5 @@
 """Import alias: segmenter pickles made before the sub-packages name `traveltide.cluster`."""
 
-from traveltide.segment.cluster import Segmenter
+from traveltide.segment.segmenter import Segmenter
 
 __all__ = ["Segmenter"]

@@ -153,8 +153,7 @@ def haversine_km(
     Same formula as the production database's `haversine_distance`. NaN in, NaN out.
 
     Computed in long double, then rounded to float64, so that the result does not depend on
-    the CPU (`traveltide.portable`; in float64, 288 of the cohort's `total_km` values differed
-    between an AMD and an Intel machine).
+    the CPU (`traveltide.portable`).
 
     >>> round(float(haversine_km(40.6413, -73.7781, 51.4700, -0.4543)))
     5540

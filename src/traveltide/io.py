@@ -33,8 +33,8 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-# Fault injection for the crash test (tests/test_bad_environment.py): the process kills itself with
-# SIGKILL after writing the temporary file of the named target, before the rename.
+# Fault injection for the crash test (tests/integration/test_bad_environment.py): the process kills
+# itself with SIGKILL after writing the temporary file of the named target, before the rename.
 KILL_IN_WRITE = "TRAVELTIDE_FAULT_KILL_IN_WRITE"
 
 
@@ -65,7 +65,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def _write(target: str | Path, writer: Callable[[Path], None]) -> None:
+def _write(target: str | Path, writer: Callable[[Path], object]) -> None:
     with atomic_path(target) as tmp:
         writer(tmp)
 

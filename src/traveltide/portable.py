@@ -2,12 +2,11 @@
 
 numpy evaluates float64 `exp`, `log1p`, `sin`, `cos`, `arcsin` and others on a vectorised
 path on CPUs with AVX-512 and with the C library elsewhere, and the two differ in the last
-bit. That was enough for a clone on an Intel machine to get other flight distances,
-cluster spaces and simulated revenues, hence other output hashes, than the dvc.lock made on
-an AMD one. numpy has no vectorised path for long double, so a function evaluated there and
-rounded back to float64 is the same on every x86-64 machine (tests/test_determinism.py runs
-a clone with numpy's vector paths switched off). It costs about 8x the float64 time: 2.5 s
-against 0.3 s for `log1p` of 30 million values.
+bit: enough to change flight distances, cluster spaces and simulated revenues, and so the
+output hashes in dvc.lock, from one machine to another. numpy has no vectorised path for
+long double, so a function evaluated there and rounded back to float64 is the same on every
+x86-64 machine (tests/unit/test_portable.py and tests/integration/test_determinism.py check
+it with numpy's vector paths switched off). It costs about 8x the float64 time.
 
 This holds where long double is the x87 80-bit type: Linux and macOS on x86-64, the
 project's machines. On Windows and on Apple silicon long double is plain double, so the

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from traveltide.config import read_params
 from traveltide.errors import TravelTideError
-from traveltide.timings import StageClock, summary, write_timing
+from traveltide.timings import StageClock, Status, summary, write_timing
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -60,13 +60,14 @@ def run_stage(
     """
     clock = StageClock.start(stage)
     # A stage script stops the collector before its imports (its first lines): the imports
-    # make some 200,000 objects, and collecting among them took 10-20% of import time. Frozen,
-    # they are left out of every collection from here on; collecting resumes for the stage's
-    # own work. Together 5-15% off each stage (README "Performance").
+    # make hundreds of thousands of objects that live as long as the process, and collecting
+    # among them is wasted work. Frozen, they are left out of every collection from here on;
+    # collecting resumes for the stage's own work.
     gc.freeze()
     gc.enable()
     configure_logging()
-    status, error = "failed", None
+    status: Status = "failed"
+    error: str | None = None
     try:
         args = parse_paths(paths)
         main(read_params("params.yaml"), args)
@@ -88,7 +89,6 @@ def run_stage(
         write_timing(timing)
         logging.getLogger(__name__).info("%s", summary(timing))
         # The stage is done and the process ends next. Without this, the interpreter's final
-        # collections walk every object that pandas, scikit-learn and MLflow made at import:
-        # 0.3-2 s per stage (README "Performance"). Frozen objects are skipped; exit handlers
-        # and file closing still run.
+        # collections walk every object that pandas, scikit-learn and MLflow made at import.
+        # Frozen objects are skipped; exit handlers and file closing still run.
         gc.freeze()

@@ -1,7 +1,7 @@
 """MLflow with its backend store on the real PostgreSQL server (`MLFLOW_TRACKING_URI=postgresql://`).
 
 Each test gets its own database, created on 127.0.0.1:5432 and dropped afterwards, and writes
-through `traveltide.mlops.tracking` or the `traveltide` command exactly as the track stage and a
+through `traveltide.mlops` or the `traveltide` command exactly as the track stage and a
 user would. What was written is read back through MLflow and, to be sure it is PostgreSQL
 that holds it, straight from the database's own tables.
 """
@@ -24,18 +24,11 @@ from pipeline_repo import clean_env
 from support import SIGNALS, blob_users, pg_query
 from traveltide.config import ClusterConfig
 from traveltide.errors import TrackingError
-from traveltide.mlops.tracking import (
-    DatasetSpec,
-    ModelSpec,
-    file_md5,
-    init_store,
-    load_logged_segmenter,
-    log_pipeline_run,
-    metric_tags,
-    register_model,
-    resolve_target,
-)
-from traveltide.segment.cluster import fit_segmenter
+from traveltide.mlops.lineage import DatasetSpec, file_md5
+from traveltide.mlops.model import ModelSpec, load_logged_segmenter, register_model
+from traveltide.mlops.store import init_store, resolve_target
+from traveltide.mlops.tracking import log_pipeline_run, metric_tags
+from traveltide.segment.clustering import fit_segmenter
 from traveltide.sources.db import driver_url
 
 pytestmark = pytest.mark.postgres
@@ -147,7 +140,8 @@ def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from traveltide.mlops.tracking import log_pipeline_run, resolve_target
+    from traveltide.mlops.store import resolve_target
+    from traveltide.mlops.tracking import log_pipeline_run
 
     for name in sys.argv[1:]:
         log_pipeline_run(

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from support import pg_query, schema_url
+from support import pg_query, schema_url, write_csvs
 from traveltide.config import CohortConfig
-from traveltide.errors import DataError, SourceError
+from traveltide.errors import DataError
 from traveltide.geo import haversine_km
 from traveltide.schema import PRIMARY_KEYS, TABLES
 from traveltide.sources.db import Source, driver_url, make_engine
@@ -27,19 +26,14 @@ from traveltide.sources.extract import (
     extract_cohort,
     indexed_keys,
 )
-from traveltide.sources.pgload import (
-    PG_TYPES,
-    check_csv_header,
-    copy_error_where,
-    create_table_sql,
+from traveltide.sources.pg_sql import PG_TYPES
+from traveltide.sources.pgload import load_tables
+from traveltide.sources.table_inputs import (
     csv_input,
     database_input,
     frames_input,
-    load_tables,
     parquet_input,
-    rebatch,
 )
-from traveltide.sources.source import redact_url
 
 CONFIG = CohortConfig(dt.date(2023, 1, 4), 7)
 TRAVELTIDE = Path(sys.executable).parent / "traveltide"
@@ -53,66 +47,8 @@ def count_rows(url: str, schema: str, table: str) -> int:
     return query(url, f'SELECT count(*) FROM "{schema}"."{table}"')[0][0]
 
 
-def write_csvs(frames: dict[str, pd.DataFrame], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for table, df in frames.items():
-        df.to_csv(folder / f"{table}.csv", index=False)
-    return folder
-
-
 def frames_of(db) -> dict[str, pd.DataFrame]:
     return {t: getattr(db, t) for t in TABLES}
-
-
-# ---------------------------------------------------------- pure functions --
-
-
-def test_ddl_types_follow_the_schema():
-    ddl = create_table_sql("sessions", "s1")
-    assert ddl.startswith('CREATE TABLE "s1"."sessions"')
-    for col, logical in TABLES["sessions"].items():
-        assert f'"{col}" {PG_TYPES[logical]}' in ddl
-
-
-def test_rebatch_regroups_rows_in_order():
-    batches = [pa.record_batch({"x": list(range(a, b))}) for a, b in [(0, 3), (3, 4), (4, 11)]]
-    out = list(rebatch(batches, 4))
-    assert [t.num_rows for t in out] == [4, 4, 3]
-    assert sum((t.column("x").to_pylist() for t in out), []) == list(range(11))
-
-
-def test_copy_error_row_counts_over_chunks():
-    assert copy_error_where('COPY users, line 3, column user_id: "x"', 400) == (
-        " (row 403, column user_id)"
-    )
-    assert copy_error_where("COPY users, line 2", 0) == " (row 2)"
-    assert copy_error_where(None, 5) == ""
-
-
-def test_csv_header_mismatch_names_file_and_column(small_db, tmp_path):
-    frames = frames_of(small_db)
-    frames["hotels"] = frames["hotels"].drop(columns="nights")
-    with pytest.raises(DataError, match=r"hotels\.csv: missing column 'nights'"):
-        csv_input(write_csvs(frames, tmp_path / "a"))
-    frames = frames_of(small_db)
-    frames["users"] = frames["users"].assign(loyalty_tier="gold")
-    with pytest.raises(DataError, match=r"users\.csv: unexpected column 'loyalty_tier'"):
-        csv_input(write_csvs(frames, tmp_path / "b"))
-    with pytest.raises(DataError, match=r"flights\.csv: duplicate column 'seats'"):
-        check_csv_header([*TABLES["flights"], "seats"], "flights", "flights.csv")
-
-
-def test_unreachable_server_is_one_line_without_password(small_db):
-    url = "postgresql://alice:hunter2@127.0.0.1:1/traveltide"
-    with pytest.raises(SourceError) as err:
-        load_tables(url, database_input(small_db), progress=False)
-    message = str(err.value)
-    assert "127.0.0.1:1/traveltide" in message
-    assert "hunter2" not in message and "\n" not in message
-    assert "hunter2" not in redact_url(url) and "alice" in redact_url(url)
-
-
-# ------------------------------------------------------------ real server --
 
 
 def test_load_small_database(postgres, pg_schema, small_db):

@@ -1,10 +1,10 @@
-"""The segmenter as a product: scoring files, the CLI, the MLflow model and its HTTP server."""
+"""The segmenter as a product: the `traveltide score` CLI, the MLflow model and its HTTP server,
+and the track stage's run that logs it (scoring itself: tests/unit/mlops/test_serving.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import signal
 import socket
 import subprocess
@@ -15,30 +15,21 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from support import BLOB_FEATURES, SIGNALS, blob_users
-from traveltide.config import ClusterConfig
-from traveltide.errors import DataError, TrackingError
-from traveltide.mlops.serving import feature_matrix, load_segmenter, read_table, score
-from traveltide.mlops.tracking import (
-    MODEL_NAME,
-    DatasetSpec,
-    ModelSpec,
-    RunRecord,
-    TrackingTarget,
-    file_md5,
-    find_run,
-    load_logged_segmenter,
-    log_pipeline_run,
-    register_model,
-    resolve_target,
-    run_model_uri,
-)
-from traveltide.segment.cluster import Segmenter, fit_segmenter
+from support import blob_segmenter, blob_users, scoring_files
+from traveltide.errors import TrackingError
+from traveltide.mlops.lineage import DatasetSpec, file_md5
+from traveltide.mlops.model import MODEL_NAME, ModelSpec, load_logged_segmenter, register_model
+from traveltide.mlops.pipeline_state import PipelineOutputs, track_pipeline_state
+from traveltide.mlops.runs import find_run, run_model_uri
+from traveltide.mlops.store import TrackingTarget, resolve_target
+from traveltide.mlops.tracking import RunRecord, log_pipeline_run
+from traveltide.segment.segmenter import Segmenter
+from traveltide.timings import StageTiming, write_timing
 
 SERVER_START_S = 120  # a loaded 2-core machine needs ~20 s; fail clearly long before CI's limit
 
@@ -50,95 +41,12 @@ def users() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def segmenter(users) -> Segmenter:
-    return fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
+    return blob_segmenter(users)
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, users, segmenter) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("files")
-    paths = {
-        "model": folder / "segmenter.pkl",
-        "parquet": folder / "users.parquet",
-        "csv": folder / "users.csv",
-    }
-    paths["model"].write_bytes(pickle.dumps(segmenter, protocol=5))
-    users.to_parquet(paths["parquet"], index=False)
-    users.to_csv(paths["csv"], index=False)
-    return paths
-
-
-# --- scoring ------------------------------------------------------------------------------
-
-
-def test_score_matches_predict_row_by_row_with_ids(users, segmenter):
-    shuffled = users.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    scored = score(segmenter, shuffled)
-    expected = segmenter.predict(shuffled)
-    assert scored.columns.tolist() == ["user_id", "cluster", "perk"]
-    assert scored["user_id"].tolist() == shuffled["user_id"].tolist()
-    pd.testing.assert_frame_equal(scored[["cluster", "perk"]], expected)
-    # without user_id: the same scores, in order, no id column
-    bare = score(segmenter, shuffled.drop(columns="user_id"))
-    pd.testing.assert_frame_equal(bare, expected)
-    # integer and boolean feature columns are numbers too
-    ints = shuffled.assign(c=shuffled["c"].round().astype("int64"), d=shuffled["d"] > 0)
-    as_float = ints.assign(d=ints["d"].astype("float64"))
-    pd.testing.assert_frame_equal(score(segmenter, ints), score(segmenter, as_float))
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (
-            lambda t: t.drop(columns=["bags", "d"]),
-            r"users\.csv: missing 2 feature column\(s\): bags, d",
-        ),
-        (
-            lambda t: t.assign(c=t["c"].astype(str).where(t.index != 4, "n/a")),
-            r"users\.csv: column c is not numeric: 'n/a' in row 5",
-        ),
-        (
-            lambda t: t.assign(d=t["d"].where(t.index != 2, np.nan)),
-            r"users\.csv: column d has 1 missing or infinite value\(s\), the first missing in "
-            r"row 3",
-        ),
-        (
-            lambda t: t.assign(bags=t["bags"].where(t.index < 7, np.inf)),
-            r"column bags has \d+ missing or infinite value\(s\), the first infinite in row 8",
-        ),
-        (lambda t: t.iloc[:0], r"users\.csv: no rows to score"),
-    ],
-)
-def test_bad_feature_tables_name_the_source_column_and_row(users, change, message):
-    with pytest.raises(DataError, match=message):
-        feature_matrix(change(users.head(10)), BLOB_FEATURES, source="users.csv")
-
-
-def test_read_table_reads_parquet_and_csv_and_refuses_the_rest(files, users, tmp_path):
-    pd.testing.assert_frame_equal(read_table(files["parquet"]), users)
-    pd.testing.assert_frame_equal(read_table(files["csv"]), users)
-    with pytest.raises(DataError, match=r"nope\.parquet: no such file"):
-        read_table(tmp_path / "nope.parquet")
-    with pytest.raises(DataError, match=r"users\.json: unsupported format"):
-        read_table(tmp_path / "users.json")
-    broken = tmp_path / "broken.parquet"
-    broken.write_text("not parquet")
-    with pytest.raises(DataError, match=r"broken\.parquet: cannot be read as Parquet"):
-        read_table(broken)
-
-
-def test_load_segmenter_refuses_what_is_not_one(files, tmp_path):
-    assert isinstance(load_segmenter(files["model"]), Segmenter)
-    with pytest.raises(DataError, match="no fitted segmenter"):
-        load_segmenter(tmp_path / "missing.pkl")
-    garbage = tmp_path / "garbage.pkl"
-    garbage.write_bytes(b"\x00not a pickle")
-    with pytest.raises(DataError, match="not a pickled segmenter"):
-        load_segmenter(garbage)
-    other = tmp_path / "dict.pkl"
-    other.write_bytes(pickle.dumps({"k": 3}))
-    with pytest.raises(DataError, match="holds a dict, not a Segmenter"):
-        load_segmenter(other)
+    return scoring_files(tmp_path_factory.mktemp("files"), users, segmenter)
 
 
 # --- the CLI ------------------------------------------------------------------------------
@@ -411,3 +319,86 @@ def test_register_and_score_from_the_registry(logged, files, users, segmenter, t
         find_run(logged.target, "serving", "nope")
     with pytest.raises(TrackingError, match="cannot be loaded"):
         load_logged_segmenter(logged.target, "models:/traveltide-segmenter/9")
+
+
+# --- the track stage's run ----------------------------------------------------------------
+
+
+def stage_timing(stage: str, wall: float) -> StageTiming:
+    return StageTiming(
+        stage=stage,
+        status="ok",
+        started_at="2024-01-01T00:00:00+00:00",
+        wall_s=wall,
+        startup_s=None,
+        run_s=wall,
+        cpu_s=wall,
+        peak_rss_bytes=1_000_000,
+    )
+
+
+def pipeline_workspace(root: Path, users: pd.DataFrame, model: Path) -> PipelineOutputs:
+    """A workspace laid out like the pipeline's after `dvc repro`, with relative paths."""
+    outputs = PipelineOutputs.from_paths(
+        SimpleNamespace(**{name: Path("out") / name for name in PipelineOutputs.names()})
+    )
+    for folder in (outputs.metrics_dir, outputs.plots, outputs.exports):
+        (root / folder).mkdir(parents=True)
+    (root / outputs.metrics_dir / "cluster.json").write_text('{"silhouette": 0.7, "k": 3}')
+    (root / outputs.metrics_dir / "ab_test.json").write_text('{"verdict_winner": "B"}')
+    (root / outputs.report).write_text("<html></html>")
+    (root / outputs.plots / "k.png").write_bytes(b"png")
+    (root / outputs.exports / "segments.csv").write_text("user_id\n1\n")
+    pd.DataFrame({"k": [2, 3], "silhouette": [0.5, 0.7]}).to_csv(
+        root / outputs.k_selection, index=False
+    )
+    users.to_parquet(root / outputs.features, index=False)
+    users.head(20).to_parquet(root / outputs.cohort, index=False)
+    (root / outputs.model).write_bytes(model.read_bytes())
+    write_timing(stage_timing("cluster", 3.0), root / "timings")
+    write_timing(stage_timing("track", 20.0), root / "timings")  # track's previous run
+    return outputs
+
+
+def test_track_pipeline_state_logs_the_workspace_as_one_run(
+    files, users, tmp_path, monkeypatch, caplog
+):
+    import mlflow
+
+    outputs = pipeline_workspace(tmp_path, users, files["model"])
+    monkeypatch.chdir(tmp_path)
+    md5 = {path: file_md5(path) for path in (outputs.cohort, outputs.model)}
+    Path("dvc.lock").write_text(
+        "stages:\n  extract:\n    outs:\n"
+        f"    - path: {outputs.cohort.as_posix()}\n      md5: '{'0' * 32}'\n"  # stale
+    )
+    params = {"track": {"experiment": "t"}, "cluster": {"k": 3}}
+    env = {"DVC_ROOT": str(tmp_path), "DVC_EXP_NAME": "exp-x"}
+    with caplog.at_level("WARNING"):
+        record = track_pipeline_state(params, outputs, env=env, timings=Path("timings"))
+    assert "dvc.lock records md5 " + "0" * 32 in caplog.text
+    assert json.loads(json.dumps(record.__dict__))["run_name"] == "exp-x"  # the stage's file
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = mlflow.get_run(record.run_id)
+    assert run.info.run_name == "exp-x"
+    assert run.data.params == {"track.experiment": "t", "cluster.k": "3"}
+    assert run.data.metrics["cluster.silhouette"] == 0.7
+    assert run.data.metrics["timing.cluster.wall_s"] == 3.0
+    assert not any(key.startswith("timing.track.") for key in run.data.metrics)
+    assert run.data.tags["ab_test.verdict_winner"] == "B"
+    assert run.data.tags[MODEL_NAME] == record.model_id
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(record.run_id)}
+    assert {"report", "k.png", "segments.csv", "k_selection"} <= artifacts
+    datasets = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
+    assert datasets.keys() == {"cohort", "user_features"}
+    assert datasets["cohort"] == md5[outputs.cohort]  # the file's md5, not the stale entry
+    children = mlflow.search_runs(
+        [record.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{record.run_id}'"
+    )
+    assert sorted(children["params.k"]) == ["2", "3"]
+    assert mlflow.get_logged_model(record.model_id).tags["dvc_md5"] == md5[outputs.model]
+    model_dir = tmp_path / "mlartifacts" / "t" / "models" / record.model_id / "artifacts"
+    example = json.loads((model_dir / "input_example.json").read_text())
+    assert example["columns"][0] == "user_id"
+    assert [row[0] for row in example["data"]] == users["user_id"].head(3).tolist()

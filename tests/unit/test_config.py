@@ -1,10 +1,12 @@
 import copy
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from traveltide.config import (
+    BLOCKS,
     ABTestConfig,
     CleanConfig,
     ClusterConfig,
@@ -12,8 +14,11 @@ from traveltide.config import (
     RulesConfig,
     flatten,
     read_params,
+    validate_params,
 )
 from traveltide.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -91,34 +96,55 @@ def test_unknown_perk_in_rules(params):
         RulesConfig.from_params(bad)
 
 
-def test_malformed_yaml_names_file_and_line(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("cluster:\n  k: 5\n   bad: [\n")
-    with pytest.raises(ConfigError, match=r"params.yaml: malformed YAML at line \d+"):
-        read_params(path)
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p["cluster"].update(kk=3), "cluster.kk (did you mean cluster.k?)"),
+        (
+            lambda p: p["ab_test"]["plan"].update(mde_knd="relative"),
+            "ab_test.plan.mde_knd (did you mean ab_test.plan.mde_kind?)",
+        ),
+        (
+            lambda p: p["rules"]["priority"][0].update(segmnt="x"),
+            "rules.priority[0].segmnt (did you mean rules.priority[0].segment?)",
+        ),
+        (
+            lambda p: p["rules"]["default"].update(perks="x"),
+            "rules.default.perks (did you mean rules.default.perk?)",
+        ),
+        (
+            lambda p: p["clean"]["outlier_caps"].update(colums=[]),
+            "clean.outlier_caps.colums (did you mean clean.outlier_caps.columns?)",
+        ),
+        (lambda p: p.update(clsuter={}), "clsuter (did you mean cluster?)"),
+        (lambda p: p.update(notes={}), "notes (valid keys: generate, cohort, clean, "),
+    ],
+)
+def test_validate_params_rejects_keys_no_config_reads(params, change, message):
+    bad = copy.deepcopy(params)
+    change(bad)
+    with pytest.raises(ConfigError, match="^" + re.escape(f"params.yaml: unknown key {message}")):
+        validate_params(bad)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read"):
-        read_params(tmp_path / "nope.yaml")
+def test_every_key_of_the_repository_params_is_read(params):
+    validate_params(params)  # an unread key, at any depth, would raise
+    assert {block.BLOCK for block in BLOCKS} == set(params)
 
 
-def test_flatten_is_dotted_and_complete(params):
-    flat = flatten(params)
-    assert flat["cluster.k"] == "7"
-    assert flat["ab_test.response.base_rate"] == "0.1"
-    leaves = 0
+def test_dvc_yaml_names_only_params_that_exist(params):
+    """Each stage's params in dvc.yaml are keys of params.yaml, so of some config field."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    named = [k for s in stages.values() for k in s.get("params", []) if isinstance(k, str)]
+    assert named, "dvc.yaml names no params: the check would pass on nothing"
+    for key in named:
+        _dotted(params, key)  # KeyError: dvc.yaml names a key params.yaml lacks
 
-    def count(d):
-        nonlocal leaves
-        for v in d.values():
-            if isinstance(v, dict):
-                count(v)
-            else:
-                leaves += 1
 
-    count(yaml.safe_load(Path("params.yaml").read_text()))
-    assert len(flat) == leaves
+def test_read_params_and_flatten_are_importable_from_config():
+    from traveltide import params as reader
+
+    assert (read_params, flatten) == (reader.read_params, reader.flatten)
 
 
 def _dotted(tree: dict, key: str):
@@ -130,9 +156,8 @@ def _dotted(tree: dict, key: str):
 def test_committed_lock_records_the_committed_params():
     """dvc.lock's params are those of params.yaml: with `core.autostage`, a `dvc repro` run
     while an experiment's `-S` values were in the workspace stages its lock for the commit."""
-    root = Path(__file__).resolve().parents[2]
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
     recorded = {
         (stage, key): value
         for stage, entry in lock["stages"].items()

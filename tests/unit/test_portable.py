@@ -22,7 +22,7 @@ CHILD = textwrap.dedent(
     """
     import hashlib, json
     import numpy as np
-    from traveltide.experiment.abtest import ResponseModel
+    from traveltide.experiment.simulate import ResponseModel
     from traveltide.geo import haversine_km
     from traveltide.portable import portable
     from traveltide.segment.preprocess import SkewTransform

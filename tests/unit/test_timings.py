@@ -123,7 +123,7 @@ def test_success_records_wall_startup_and_peak_memory(repo):
 
 def test_process_exits_without_final_collections(repo):
     """run_stage freezes the heap: the interpreter's exit then skips collecting what the
-    imports made (the gc.freeze in traveltide.stage; README "Performance" has the saving)."""
+    imports made (the gc.freeze in traveltide.stage; docs/decisions.md says why)."""
     proc, _, _ = run_probe(repo, "sleep")
     assert proc.returncode == 0, proc.stderr
     frozen = int(proc.stdout.split("frozen objects:")[1])

@@ -2,7 +2,7 @@
 
 The cluster stage pickles one `Segmenter` (preprocessing + K-Means + cluster-to-perk map).
 Everything that scores users goes through `score` here: `traveltide score` on a file, and the
-MLflow model that `mlflow models serve` serves (`traveltide.mlops.tracking.SegmenterModel`). Input
+MLflow model that `mlflow models serve` serves (`traveltide.mlops.model.SegmenterModel`). Input
 is checked column by column first, so a bad file or request fails with one line naming the
 column, never with a scikit-learn traceback. No MLflow here: the CLI stays quick to start.
 """
@@ -18,7 +18,7 @@ from traveltide.errors import DataError, first_line
 if TYPE_CHECKING:
     import pandas as pd
 
-    from traveltide.segment.cluster import Segmenter
+    from traveltide.segment.segmenter import Segmenter
 
 ID_COLUMN = "user_id"
 REGISTERED_MODEL = "traveltide-segmenter"  # the name in MLflow's model registry
@@ -29,7 +29,7 @@ MAX_NAMED = 5  # missing columns named in an error message
 
 def load_segmenter(path: str | Path) -> Segmenter:
     """The pickled segmenter the cluster stage wrote (a file this project made: trusted)."""
-    from traveltide.segment.cluster import Segmenter
+    from traveltide.segment.segmenter import Segmenter
 
     path = Path(path)
     if not path.exists():

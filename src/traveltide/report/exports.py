@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from traveltide.errors import DataError
+from traveltide.segment.compare import align
+from traveltide.segment.standardize import cohort_zscores
 
 ARM_VIEW = {"A": "rules", "B": "ml"}  # the A/B arms that give targeted perks (C is control)
 CONTROL = "C"
@@ -29,7 +31,7 @@ NO_DIFFERENCE = "no significant difference"
 SPEND = "total_spend_usd"  # the feature summarised as spend per segment
 TRAITS = 3  # features named per segment in key_traits
 
-# recommendation_basis values (README "Report and exports" documents the rule)
+# recommendation_basis values (docs/ab-testing.md documents the rule)
 BASIS = {
     "ab_winner": "the A/B winner's perk",
     "both_agree": "rules and ML give the same perk",
@@ -91,29 +93,11 @@ def recommend(
     return perk, why
 
 
-def _join_views(rules: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """Both segmentations side by side by user_id (sorted); they must cover the same users.
-
-    The same contract as ``traveltide.segment.compare.align``, without importing scipy and
-    scikit-learn into the report stage (they cost it a second of start-up).
-    """
-    both = rules.merge(
-        clusters, on="user_id", how="outer", suffixes=("_rules", "_ml"), indicator=True
-    )
-    unmatched = both["_merge"] != "both"
-    if unmatched.any():
-        raise DataError(
-            f"exports: {int(unmatched.sum())} users are in only one segmentation "
-            f"(first user_id {both.loc[unmatched, 'user_id'].iloc[0]})"
-        )
-    return both.drop(columns="_merge").sort_values("user_id", kind="stable")
-
-
 def rewards_assignment(
     rules: pd.DataFrame, clusters: pd.DataFrame, ab: Mapping[str, Any]
 ) -> pd.DataFrame:
     """One row per user (sorted by user_id): both views, whether they agree, the recommendation."""
-    both = _join_views(rules, clusters).reset_index(drop=True)
+    both = align(rules, clusters, what="exports").reset_index(drop=True)
     perk, basis = recommend(both["perk_rules"], both["perk_ml"], ab)
     names = both["cluster_name"] if "cluster_name" in both else pd.Series("", index=both.index)
     return pd.DataFrame(
@@ -129,13 +113,6 @@ def rewards_assignment(
             "recommendation_basis": basis.to_numpy(),
         }
     )
-
-
-def _zscores(values: pd.DataFrame) -> pd.DataFrame:
-    """Cohort z-scores of every column (a constant column is 0)."""
-    values = values.astype(float)
-    sd = values.std(ddof=0)
-    return (values - values.mean()) / sd.where(sd > 0, np.inf)
 
 
 def key_traits(z_means: pd.Series, top: int = TRAITS) -> str:
@@ -169,7 +146,7 @@ def segment_summary(features: pd.DataFrame, assignment: pd.DataFrame) -> pd.Data
             f"(first user_id {assignment.loc[missing, 'user_id'].iloc[0]})"
         )
     table = assignment.merge(features, on="user_id", how="left", validate="one_to_one")
-    z = _zscores(table[[c for c in features.columns if c != "user_id"]])
+    z = cohort_zscores(table[[c for c in features.columns if c != "user_id"]])
     n = len(table)
     rows = []
     views = (

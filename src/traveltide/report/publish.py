@@ -7,26 +7,41 @@ the same inputs and every output under DIR (a copy to share, the workspace untou
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 
 from traveltide.io import read_json, read_parquet, write_bytes, write_csv, write_json, write_text
 from traveltide.report.exports import analysis, rewards_assignment, segment_summary
-from traveltide.report.page import (
-    ReportInputs,
-    executive_summary,
-    make_plots,
-    pca_projection,
-    plot_data,
-    render_html,
-)
+from traveltide.report.inputs import ReportInputs
+from traveltide.report.narrative import executive_summary
+from traveltide.report.plot_data import plot_data
+from traveltide.report.plots import make_plots
+from traveltide.report.projection import pca_projection
+from traveltide.report.render import render_html
 
 STAGES = ("extract", "data_quality", "features", "segment_rules", "cluster", "compare", "ab_test")
 ASSIGNMENT, SUMMARY, ANALYSIS = "rewards_assignment.csv", "segment_summary.csv", "analysis.json"
 
 
-def publish(paths, timings: Mapping[str, Any] | None = None) -> None:
+class ReportPaths(Protocol):
+    """Where the report reads and writes: the stage's command-line paths, or the CLI's."""
+
+    metrics_dir: Path
+    k_selection: Path
+    contingency: Path
+    ab_arms: Path
+    features: Path
+    rules: Path
+    clusters: Path
+    plots: Path
+    plot_data: Path
+    report: Path
+    exports: Path
+
+
+def publish(paths: ReportPaths, timings: Mapping[str, Any] | None = None) -> None:
     """Write report, plots, plot data and exports from the inputs named by `paths`.
 
     `timings` (stage -> StageTiming) adds a "Where the time went" section to the page; the
@@ -39,12 +54,13 @@ def publish(paths, timings: Mapping[str, Any] | None = None) -> None:
         read_parquet(paths.rules, what="segment_rules' segments"), clusters, metrics["ab_test"]
     )
     summary = segment_summary(features, assignment)
+    projection = pca_projection(features, clusters)
     inputs = ReportInputs(
         metrics=metrics,
         k_table=pd.read_csv(paths.k_selection),
         contingency=pd.read_csv(paths.contingency, index_col="segment"),
         ab_arms=pd.read_csv(paths.ab_arms),
-        projection=pca_projection(features, clusters),
+        projection=projection,
         assignment=assignment,
         summary=summary,
         export_links={  # relative to the report, so the page links work wherever it is copied
@@ -69,7 +85,7 @@ def publish(paths, timings: Mapping[str, Any] | None = None) -> None:
             summary=summary,
             assignment=assignment,
             executive_summary=executive_summary(metrics, assignment),
-            projection=inputs.projection.to_dict(),
+            projection=projection.to_dict(),
         ),
         paths.exports / ANALYSIS,
     )

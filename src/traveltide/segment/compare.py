@@ -35,8 +35,11 @@ class Agreement:
     contingency_dof: int
 
 
-def align(rules: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """Join both segmentations on user_id; they must cover exactly the same users."""
+def align(rules: pd.DataFrame, clusters: pd.DataFrame, *, what: str = "compare") -> pd.DataFrame:
+    """Join both segmentations on user_id (sorted); they must cover exactly the same users.
+
+    `what` starts the error message: the step that needed both views.
+    """
     merged = rules.merge(
         clusters, on="user_id", how="outer", suffixes=("_rules", "_ml"), indicator=True
     )
@@ -44,7 +47,7 @@ def align(rules: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     if unmatched.any():
         first = merged.loc[unmatched, "user_id"].iloc[0]
         raise DataError(
-            f"compare: {int(unmatched.sum())} users are in only one segmentation "
+            f"{what}: {int(unmatched.sum())} users are in only one segmentation "
             f"(first user_id {first})"
         )
     return merged.drop(columns="_merge").sort_values("user_id", kind="stable")
@@ -60,8 +63,10 @@ def agreement(
 ) -> Agreement:
     """Every agreement index on the same users; chi-square is NaN when the table is 1 x n."""
     a, b = rule_labels.to_numpy(), cluster_labels.to_numpy()
-    from scipy.stats import chi2_contingency  # here, not at the top: ab_test imports this
-    from sklearn import metrics  # module for `align` and must not pay for scikit-learn
+    # Imported here: ab_test and report import this module for `align` and must not pay for
+    # scikit-learn and SciPy at start-up.
+    from scipy.stats import chi2_contingency
+    from sklearn import metrics
 
     h, c, v = metrics.homogeneity_completeness_v_measure(a, b)
     table = contingency(rule_labels, cluster_labels)
@@ -284,3 +289,34 @@ def segments_table(segments: Sequence[SegmentAgreement]) -> pd.DataFrame:
         for x in segments
     ]
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the compare stage writes."""
+
+    agreement: Agreement
+    segments: tuple[SegmentAgreement, ...]
+    contingency: pd.DataFrame  # users per (rule segment, cluster)
+
+    def metrics(self) -> dict[str, Any]:
+        """metrics/compare.json: the agreement indices, then the recommendation metrics."""
+        return {**asdict(self.agreement), **recommendations_dict(self.agreement, self.segments)}
+
+
+def compare_segmentations(
+    rules: pd.DataFrame,
+    clusters: pd.DataFrame,
+    *,
+    agree_share: float = 0.7,
+    split_share: float = 0.2,
+) -> Comparison:
+    """Both segmentations of the same users (segment_rules' and cluster's tables) compared:
+    agreement indices, per-segment recommendations and the contingency table."""
+    both = align(rules, clusters)
+    labels = (both["segment"], both["cluster"], both["perk_rules"], both["perk_ml"])
+    return Comparison(
+        agreement=agreement(*labels),
+        segments=segment_agreement(*labels, agree_share=agree_share, split_share=split_share),
+        contingency=contingency(both["segment"], both["cluster"]),
+    )

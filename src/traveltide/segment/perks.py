@@ -9,6 +9,7 @@ import pandas as pd
 
 from traveltide.config import PERKS, ControlKind
 from traveltide.errors import DataError
+from traveltide.segment.standardize import cohort_zscores
 
 
 def strongest_perk(z: pd.DataFrame, signals: Mapping[str, str]) -> np.ndarray:
@@ -26,9 +27,7 @@ def strongest_perk(z: pd.DataFrame, signals: Mapping[str, str]) -> np.ndarray:
 
 def fit_perk_by_behaviour(features: pd.DataFrame, signals: Mapping[str, str]) -> pd.Series:
     """Per user, the strongest perk in cohort z-scores: the simulated "this perk fits" truth."""
-    values = features.drop(columns="user_id", errors="ignore")
-    sd = values.std(ddof=0)
-    z = (values - values.mean()) / sd.where(sd > 0, 1.0)
+    z = cohort_zscores(features.drop(columns="user_id", errors="ignore"))
     return pd.Series(strongest_perk(z, signals), index=features.index)
 
 
@@ -49,7 +48,7 @@ def fit_perk_by_persona(
 
 def random_perks(user_ids: pd.Series, *, seed: int) -> pd.Series:
     """A uniformly random perk per user, from a seeded hash of the user id (stable across runs)."""
-    from traveltide.experiment.abtest import unit_hash  # statsmodels-heavy: only where needed
+    from traveltide.experiment.assign import unit_hash
 
     u = unit_hash([str(int(x)) for x in user_ids], salt=f"{seed}:control-perk")
     idx = np.minimum((u * len(PERKS)).astype(int), len(PERKS) - 1)
@@ -65,7 +64,7 @@ def arm_perks(
     control: ControlKind,
 ) -> pd.Series:
     """A gets the rule perk, B the ML perk, C a random perk (or none)."""
-    from traveltide.experiment.abtest import NO_PERK
+    from traveltide.experiment.assign import NO_PERK
 
     c = control_perks if control == "random_perk" else pd.Series(NO_PERK, index=groups.index)
     return pd.Series(

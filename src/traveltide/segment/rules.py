@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,3 +58,13 @@ def segment_by_rules(
 def mix(labels: pd.Series) -> dict[str, int]:
     """Counts per label, sorted by label, for metrics."""
     return {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
+
+
+def rules_metrics(segments: pd.DataFrame, thresholds: list[RuleThreshold]) -> dict[str, Any]:
+    """metrics/segment_rules.json: users, segment and perk counts, each rule's threshold."""
+    return {
+        "users": len(segments),
+        "segment_sizes": mix(segments["segment"]),
+        "perk_mix": mix(segments["perk"]),
+        "thresholds": [asdict(t) for t in thresholds],
+    }

@@ -87,7 +87,7 @@ def embedded_engine(folder: Path) -> sa.Engine:
 
 def make_engine(source: Source) -> sa.Engine:
     """An engine for the source; connection problems surface on first use (see extract)."""
-    if source.is_embedded:
+    if source.url is None:
         return embedded_engine(source.embedded_dir)
     try:
         return sa.create_engine(driver_url(source.url), pool_pre_ping=True)

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import adbc_driver_manager
 import duckdb
@@ -55,9 +56,9 @@ def keyed_join(table: str, *, lookup: bool) -> str:
     `lookup` writes it as a LATERAL subquery behind `OFFSET 0`, which PostgreSQL cannot flatten
     into a join: it must fetch each session's row by the key, through the key's index. The
     plain join leaves the choice to the planner, and the planner cannot estimate
-    `HAVING COUNT(*) > n`: at full scale it expected 434,000 cohort sessions for 50,000 and
-    hash-joined all 1M users, 1.9M flights and 1.9M hotels (about 1.7 s of a 3.8 s query;
-    looked up by key, 0.3 s). The rows are the same either way, and DuckDB plans both alike.
+    `HAVING COUNT(*) > n`: it expects several times the cohort's sessions and hash-joins the
+    whole users, flights and hotels tables, most of the query's time at full scale. The rows
+    are the same either way, and DuckDB plans both alike.
     """
     alias, key = _ALIAS[table], LOOKUP_KEYS[table]
     if lookup:
@@ -280,7 +281,8 @@ def numbered_query(
     PostgreSQL driver) and its arguments in that order. Values stay bound, never spliced in."""
     compiled = cohort_sql(lookups).compile(dialect=dialect)
     bound = compiled.construct_params(params)
-    return str(compiled), [bound[name] for name in compiled.positiontup]
+    order = compiled.positiontup or []  # set for positional paramstyles, as both dialects use
+    return str(compiled), [bound[name] for name in order]
 
 
 def libpq_uri(url: str) -> str:
@@ -299,22 +301,23 @@ def read_cohort(
     `lookups`: the tables read by key (`cohort_sql`). Extract passes all of them to DuckDB,
     and to PostgreSQL those `indexed_keys` found (all four on a database `db load` made).
 
-    Both databases hand over result columns whole, never a Python object per value (with
-    `pd.read_sql` the wide cohort's 2.9M rows took 159 s and 7.2 GB): DuckDB through
+    Both databases hand over result columns whole, never a Python object per value (as
+    `pd.read_sql` does, minutes and gigabytes for the full-scale cohort): DuckDB through
     `fetch_df`, PostgreSQL as Arrow through ADBC's libpq driver (binary COPY). `normalise`
     gives both one dtype per logical type, so the cohort file is byte-identical whichever
     database answered.
     """
-    if source.is_embedded:
+    if source.url is None:
         sql, args = numbered_query(conn.dialect, params, lookups)
-        return conn.connection.driver_connection.execute(sql, args).fetch_df()
+        duck: Any = conn.connection.driver_connection  # duckdb-engine's DuckDB connection
+        return duck.execute(sql, args).fetch_df()
     import adbc_driver_postgresql.dbapi as adbc
     from sqlalchemy.dialects import postgresql
 
     sql, args = numbered_query(postgresql.dialect(paramstyle="numeric_dollar"), params, lookups)
     with adbc.connect(libpq_uri(source.url)) as pg, pg.cursor() as cursor:
-        # JIT-compiling this plan costs more than it saves (at full scale: 2.55 s with it
-        # off, 2.87 s on); this session only, and only where the setting exists (PG 11+)
+        # JIT-compiling this plan costs more than it saves; this session only, and only
+        # where the setting exists (PG 11+)
         cursor.execute(NO_JIT)
         cursor.fetchall()
         cursor.execute(sql, args)

@@ -1,5 +1,3 @@
-import argparse
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,10 +7,13 @@ import pytest
 from scipy.stats import chi2_contingency
 from sklearn import metrics
 
+from traveltide.config import CompareConfig, read_params
 from traveltide.errors import ConfigError, DataError
+from traveltide.io import write_csv, write_json
 from traveltide.segment.compare import (
     agreement,
     align,
+    compare_segmentations,
     recommendations_dict,
     segment_agreement,
     segments_table,
@@ -158,8 +159,6 @@ def test_recommendations_dict_and_table():
 
 
 def test_compare_config_names_the_key():
-    from traveltide.config import CompareConfig, read_params
-
     params = read_params(ROOT / "params.yaml")
     assert (
         CompareConfig.from_params(params).split_share
@@ -170,7 +169,7 @@ def test_compare_config_names_the_key():
         CompareConfig.from_params(params)
 
 
-def test_compare_stage_writes_metrics_and_segments(tmp_path):
+def test_compare_writes_metrics_and_segments(tmp_path):
     f = planted()
     ids = np.arange(len(f)) + 10
     rules = pd.DataFrame({"user_id": ids, "segment": f.segment, "perk": f.rule_perk})
@@ -182,27 +181,13 @@ def test_compare_stage_writes_metrics_and_segments(tmp_path):
             "perk": f.ml_perk,
         }
     )
-    rules.to_parquet(tmp_path / "rules.parquet")
-    clusters.to_parquet(tmp_path / "clusters.parquet")
-    spec = importlib.util.spec_from_file_location("compare_stage", ROOT / "stages/compare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    paths = argparse.Namespace(
-        **{
-            name: tmp_path / file
-            for name, file in {
-                "rules": "rules.parquet",
-                "clusters": "clusters.parquet",
-                "contingency": "contingency.csv",
-                "segments": "segments.csv",
-                "metrics": "compare.json",
-            }.items()
-        }
+    config = CompareConfig.from_params(read_params(ROOT / "params.yaml"))
+    result = compare_segmentations(
+        rules, clusters, agree_share=config.agree_share, split_share=config.split_share
     )
-    from traveltide.config import read_params
-
-    module.main(read_params(ROOT / "params.yaml"), paths)
-    out = json.loads(paths.metrics.read_text())
+    write_json(result.metrics(), tmp_path / "compare.json")  # the compare stage's writers
+    write_csv(segments_table(result.segments), tmp_path / "segments.csv")
+    out = json.loads((tmp_path / "compare.json").read_text())
     assert out["ari"] == pytest.approx(metrics.adjusted_rand_score(f.segment, f.cluster))
     assert out["segments_split"] == ["split"]
     assert out["segments_agree"] == ["agree"]  # 'big' is 200 of 290 users of cluster 3: < 70%
@@ -210,11 +195,15 @@ def test_compare_stage_writes_metrics_and_segments(tmp_path):
         "1 of 6 rule segments match a cluster; 1 splits across clusters (split); "
         "3 sit inside a larger cluster; 1 is scattered."
     )
-    assert len(pd.read_csv(paths.segments)) == 6
+    assert len(pd.read_csv(tmp_path / "segments.csv")) == 6
+    assert (
+        result.contingency.loc["split"].to_dict()
+        == pd.crosstab(f.segment, f.cluster).loc["split"].to_dict()
+    )
 
 
 def test_report_section_lists_the_recommendations():
-    from traveltide.report.page import recommendations_section
+    from traveltide.report.sections import recommendations_section
 
     html = recommendations_section({"recommendations": ["first <b>", "second"]})
     assert html.count("<li>") == 2 and "first &lt;b&gt;" in html

@@ -3,7 +3,8 @@ import pytest
 
 from traveltide.config import Rule, RulesConfig
 from traveltide.errors import ConfigError
-from traveltide.segment.rules import segment_by_rules
+from traveltide.io import to_json
+from traveltide.segment.rules import rules_metrics, segment_by_rules
 
 
 def features():
@@ -33,6 +34,27 @@ def test_priority_order_and_default():
     assert seg["perk"].tolist()[2] == "no_cancellation_fees"
     assert [t.users for t in thresholds] == [1, 1]
     assert thresholds[1].threshold == pytest.approx(1.4)  # numpy's linear quantile of avg_bags
+
+
+def test_metrics_count_segments_and_perks_and_name_each_threshold():
+    seg, thresholds = segment_by_rules(features(), CONFIG)
+    metrics = rules_metrics(seg, thresholds)
+    assert list(metrics) == ["users", "segment_sizes", "perk_mix", "thresholds"]
+    assert metrics["users"] == 5
+    assert metrics["segment_sizes"] == {"bagger": 1, "canceller": 1, "rest": 3}
+    assert metrics["perk_mix"] == {
+        "exclusive_discounts": 3,
+        "free_checked_bag": 1,
+        "no_cancellation_fees": 1,
+    }
+    assert metrics["thresholds"][1] == {
+        "segment": "bagger",
+        "feature": "avg_bags",
+        "quantile": 0.6,
+        "threshold": pytest.approx(1.4),
+        "users": 1,
+    }
+    to_json(metrics)  # strict JSON: the stage writes it as metrics/segment_rules.json
 
 
 def test_unknown_feature_is_a_config_error():

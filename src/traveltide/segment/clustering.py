@@ -1,0 +1,350 @@
+"""Fitting a `Segmenter`: the select_k and cluster stages' computations.
+
+Preprocess the cohort, select k, fit, check stability and agreement with the personas, and
+map clusters to perks. docs/clustering.md explains the rules (auto-k, stability, noise,
+scoring of algorithms without a predict).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from traveltide.config import ClusterConfig
+from traveltide.errors import DataError
+from traveltide.segment.evaluation import (
+    K_RULE_TEXT,
+    K_TABLE_COLUMNS,
+    ClusterQuality,
+    Stability,
+    Truth,
+    choose_k,
+    k_selection,
+    k_table_row,
+    persona_labels,
+    quality,
+    stability,
+    truth_scores,
+)
+from traveltide.segment.models import (
+    DENSITY,
+    NOISE,
+    Fit,
+    fit_model,
+    fitted_rows,
+    nearest_centroid,
+    single_threaded,
+)
+from traveltide.segment.preprocess import make_preprocessor, pca_summary, select_features
+from traveltide.segment.profiles import cluster_names, perk_map, profiles
+from traveltide.segment.segmenter import Segmenter, check_values
+
+log = logging.getLogger(__name__)
+
+# The cluster params the k-selection table depends on. The select_k stage lists exactly these
+# in dvc.yaml (a test holds the two together), so sweeping k, k_rule, the stability refits or
+# the density settings reruns the cluster stage alone and never refits every candidate.
+K_SELECTION_PARAMS = (
+    "algorithm",
+    "k_range",
+    "seed",
+    "n_init",
+    "features",
+    "transform",
+    "scaler",
+    "pca",
+    "silhouette_sample",
+    "fit_sample",
+    "covariance_type",
+    "linkage",
+)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Everything the cluster stage writes."""
+
+    assignments: pd.DataFrame
+    quality: ClusterQuality
+    k_table: pd.DataFrame
+    profiles: pd.DataFrame
+    segmenter: Segmenter
+    k_requested: int | str | None
+    k_rule: str
+    stability: Stability
+    truth: Truth
+    n_users: int
+    n_fitted: int
+    pca_components: int | None
+    pca_explained_variance: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, Any]:
+        """metrics/cluster.json (NaN becomes null when written)."""
+        seg = self.segmenter
+        return {
+            **asdict(self.quality),
+            "algorithm": seg.algorithm,
+            "k_requested": self.k_requested,
+            "k_rule": self.k_rule,
+            "stability": self.stability.mean,
+            "stability_worst": self.stability.worst,
+            "stability_resamples": self.stability.resamples,
+            "stability_note": self.stability.note,
+            "truth_ari": self.truth.ari,
+            "truth_nmi": self.truth.nmi,
+            "truth_personas": self.truth.personas,
+            "truth_note": self.truth.note,
+            "n_users": self.n_users,
+            "n_fitted": self.n_fitted,
+            "n_features": len(seg.features),
+            "pca_components": self.pca_components,
+            "pca_explained_variance": self.pca_explained_variance,
+            "noise_users": int((self.assignments["cluster"] == NOISE).sum()),
+            "cluster_sizes": _mix(self.assignments["cluster"]),
+            "perk_mix": _mix(self.assignments["perk"]),
+            "cluster_names": seg.names,
+            "cluster_perks": seg.perks,
+        }
+
+
+def _mix(labels: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
+
+
+def for_k_selection(config: ClusterConfig) -> ClusterConfig:
+    """`config` with every field outside K_SELECTION_PARAMS at its default: what select_k
+    sees, so its table provably depends on the params its DVC stage tracks and on no other."""
+    default = ClusterConfig()
+    kept = set(K_SELECTION_PARAMS)
+    return replace(
+        config,
+        **{f.name: getattr(default, f.name) for f in fields(config) if f.name not in kept},
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The cohort in the clustering space: all users (X) and the fitted sample (X[rows])."""
+
+    names: list[str]
+    preprocessor: Pipeline
+    X: np.ndarray
+    rows: np.ndarray
+    truth: np.ndarray | None
+
+    @property
+    def X_fit(self) -> np.ndarray:
+        return self.X[self.rows]
+
+    @property
+    def truth_fit(self) -> np.ndarray | None:
+        return None if self.truth is None else self.truth[self.rows]
+
+
+def prepare(
+    features: pd.DataFrame, config: ClusterConfig, personas: pd.DataFrame | None
+) -> Prepared:
+    """Select and check the features, draw the fit sample, fit the preprocessing on it and
+    transform every user (deterministic: select_k and cluster get the same space)."""
+    names = select_features(features, config.features)
+    values = features[names].to_numpy(float)
+    check_values(values, names, "features")
+    rows = fitted_rows(len(values), config.fit_sample, config.seed)
+    preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
+    preprocessor.fit(values[rows])
+    truth = persona_labels(features["user_id"], personas)
+    return Prepared(names, preprocessor, preprocessor.transform(values), rows, truth)
+
+
+def select_k(
+    features: pd.DataFrame, config: ClusterConfig, *, personas: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The k-selection table of the select_k stage: one row per candidate k of k_range.
+
+    Empty for dbscan and hdbscan, which find their own number of clusters. Depends only on
+    K_SELECTION_PARAMS, so a new k reuses it (`dvc exp run -S cluster.k=...` skips the stage).
+    """
+    config = for_k_selection(config)
+    if config.algorithm in DENSITY:
+        return pd.DataFrame(columns=list(K_TABLE_COLUMNS))
+    with single_threaded():
+        prep = prepare(features, config, personas)
+        table, _ = k_selection(prep.X_fit, config, truth=prep.truth_fit)
+    return table
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """The fit of the chosen k and how it was chosen (`k_table` None: a density fit)."""
+
+    fit: Fit
+    k: int | None
+    k_requested: int | str | None
+    k_rule: str
+    k_table: pd.DataFrame | None
+
+
+def _choose_and_fit(prep: Prepared, config: ClusterConfig, k_table: pd.DataFrame | None) -> _Choice:
+    """Fit the density algorithm, or pick k (fixed, or auto from the k-selection table) and
+    fit it, reusing the table's fit when this call computed the table."""
+    X_fit = prep.X_fit
+    if config.algorithm in DENSITY:
+        fit = fit_model(X_fit, config, None, seed=config.seed)
+        return _Choice(fit, None, None, f"found by {config.describe()}", None)
+    if config.k != "auto" and config.k >= len(X_fit):
+        raise DataError(f"cluster.k = {config.k} needs more users than the cohort's {len(prep.X)}")
+    fits: dict[int, Fit] = {}
+    if k_table is None:
+        k_table, fits = k_selection(X_fit, config, truth=prep.truth_fit)
+    missing = [c for c in K_TABLE_COLUMNS if c not in k_table.columns]
+    if missing:
+        raise DataError(f"k-selection table: missing column(s) {', '.join(missing)}")
+    if config.k == "auto":
+        if k_table.empty:
+            raise DataError(
+                f"cluster.k = auto: no k of cluster.k_range is below the {len(X_fit)} users"
+            )
+        k = choose_k(k_table, config.k_rule)
+        k_rule = f"auto: {K_RULE_TEXT[config.k_rule]} over cluster.k_range (ties: smaller k)"
+    else:
+        k = int(config.k)
+        k_rule = "fixed: cluster.k"
+    fit = fits[k] if k in fits else fit_model(X_fit, config, k, seed=config.seed)
+    return _Choice(fit, k, config.k, k_rule, k_table)
+
+
+def _check_fit(fit: Fit, config: ClusterConfig, n_fitted: int) -> None:
+    """Fewer than 2 clusters cannot be profiled, compared or given different perks."""
+    if fit.n_clusters >= 2:
+        return
+    noise = int((fit.labels == NOISE).sum())
+    if fit.n_clusters == 0:
+        raise DataError(
+            f"{config.describe()} labelled all {n_fitted} fitted users as noise; "
+            "raise cluster.eps or lower cluster.min_samples / cluster.min_cluster_size"
+        )
+    raise DataError(
+        f"{config.describe()} found a single cluster ({n_fitted - noise} users, "
+        f"{noise} noise) among {n_fitted} fitted users; need at least 2"
+    )
+
+
+def _label_all(prep: Prepared, fit: Fit) -> np.ndarray:
+    """Every user's cluster: the fit's labels for fitted users, the scoring rule for the rest."""
+    n = len(prep.X)
+    labels = fit.assign(prep.X) if n > len(prep.rows) else np.empty(n, dtype="int64")
+    labels[prep.rows] = fit.labels
+    return labels
+
+
+def _perk_clusters(X: np.ndarray, labels: np.ndarray, fit: Fit) -> np.ndarray:
+    """The cluster whose perk each user gets: their own, or for noise users the nearest."""
+    perk_labels = labels.copy()
+    noise = labels == NOISE
+    if noise.any():
+        perk_labels[noise] = nearest_centroid(X[noise], fit.centroids)
+    return perk_labels
+
+
+@dataclass
+class _Laps:
+    """Seconds per step of one fit, for the log."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    clock: float = field(default_factory=time.perf_counter)
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self.clock, 3)
+        self.clock = now
+
+
+def fit_segmenter(
+    features: pd.DataFrame,
+    config: ClusterConfig,
+    signals: dict[str, str],
+    *,
+    personas: pd.DataFrame | None = None,
+    k_table: pd.DataFrame | None = None,
+) -> ClusterResult:
+    """Preprocess, select k, fit, check stability and truth, and map clusters to perks.
+
+    `k_table` is select_k's table for the same config (the pipeline passes it, so no candidate
+    is refitted); without it the table is computed here.
+    """
+    with single_threaded():
+        return _fit_segmenter(features, config, signals, personas, k_table)
+
+
+def _fit_segmenter(
+    features: pd.DataFrame,
+    config: ClusterConfig,
+    signals: dict[str, str],
+    personas: pd.DataFrame | None,
+    k_table: pd.DataFrame | None,
+) -> ClusterResult:
+    laps = _Laps()
+    prep = prepare(features, config, personas)
+    X_fit = prep.X_fit
+    laps.lap("preprocess")
+    choice = _choose_and_fit(prep, config, k_table)
+    fit = choice.fit
+    laps.lap("fit_and_k_selection")
+    _check_fit(fit, config, len(prep.rows))
+    # Every index is computed on the fitted users (all users up to cluster.fit_sample), so
+    # the metrics equal the k-selection row of the chosen k.
+    q = quality(X_fit, fit.labels, sample=config.silhouette_sample, seed=config.seed, bic=fit.bic)
+    table = choice.k_table
+    if table is None:  # a density fit is its own one candidate
+        row = k_table_row(q, prep.truth_fit, fit.labels)
+        table = pd.DataFrame([row], columns=list(K_TABLE_COLUMNS))
+    labels = _label_all(prep, fit)
+    laps.lap("quality")
+    stab = stability(X_fit, config, choice.k, fit, resamples=config.stability_resamples)
+    laps.lap("stability")
+
+    prof = profiles(features, labels)
+    segmenter = Segmenter(
+        features=prep.names,
+        preprocessor=prep.preprocessor,
+        model=fit.estimator,
+        perks=perk_map(prof, signals),
+        names=cluster_names(prof),
+        centroids=fit.centroids,
+        algorithm=config.algorithm,
+    )
+    perk_clusters = _perk_clusters(prep.X, labels, fit)
+    assignments = pd.DataFrame(
+        {
+            "user_id": features["user_id"].to_numpy(),
+            "cluster": labels,
+            "cluster_name": pd.Series(labels).map(segmenter.names).to_numpy(),
+            "perk": pd.Series(perk_clusters).map(segmenter.perks).to_numpy(),
+        }
+    )
+    components, explained = pca_summary(prep.preprocessor)
+    laps.lap("profiles")
+    log.info("cluster: %s, seconds %s", config.describe(), laps.seconds)
+    return ClusterResult(
+        assignments=assignments,
+        quality=q,
+        k_table=table,
+        profiles=prof,
+        segmenter=segmenter,
+        k_requested=choice.k_requested,
+        k_rule=choice.k_rule,
+        stability=stab,
+        truth=truth_scores(prep.truth, labels),
+        n_users=len(prep.X),
+        n_fitted=len(prep.rows),
+        pca_components=components,
+        pca_explained_variance=explained,
+        seconds=laps.seconds,
+    )

@@ -1,0 +1,89 @@
+"""The report stage (traveltide.report.publish) run as a process: byte-identical outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from report_inputs import ALL_PLOTS, build_inputs, synthetic_tables
+from traveltide.io import write_csv, write_json, write_parquet
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def write_stage_inputs(folder: Path, inputs_ab: dict) -> list[str]:
+    """The report stage's input files in `folder`, and its command-line options."""
+    inputs = build_inputs(inputs_ab)
+    features, rules, clusters, _ = synthetic_tables()
+    for name, data in inputs.metrics.items():
+        write_json(data, folder / "metrics" / f"{name}.json")
+    write_parquet(features, folder / "features.parquet")
+    write_parquet(rules, folder / "rules.parquet")
+    write_parquet(clusters, folder / "clusters.parquet")
+    write_csv(inputs.k_table, folder / "k_selection.csv")
+    write_csv(inputs.contingency.reset_index(), folder / "contingency.csv")
+    write_csv(inputs.ab_arms, folder / "arms.csv")
+    shutil.copy(ROOT / "params.yaml", folder / "params.yaml")
+    return [
+        "--metrics-dir=metrics",
+        "--k-selection=k_selection.csv",
+        "--contingency=contingency.csv",
+        "--ab-arms=arms.csv",
+        "--features=features.parquet",
+        "--rules=rules.parquet",
+        "--clusters=clusters.parquet",
+    ]
+
+
+def run_report_stage(folder: Path, options: list[str], out: str, hash_seed: str) -> Path:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "TRAVELTIDE_LOG_LEVEL": "WARNING"}
+    outputs = [
+        f"--plots={out}/report/plots",
+        f"--plot-data={out}/report/plot_data",
+        f"--report={out}/report/report.html",
+        f"--exports={out}/exports",
+    ]
+    subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "report.py"), *options, *outputs],
+        cwd=folder,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return folder / out
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_stage_outputs_are_byte_identical_across_runs(tmp_path, ab_by_verdict):
+    options = write_stage_inputs(tmp_path, ab_by_verdict["tie"])
+    first = tree_hashes(run_report_stage(tmp_path, options, "one", "1"))
+    second = tree_hashes(run_report_stage(tmp_path, options, "two", "2"))
+    assert first == second
+    expected = {f"report/plots/{name}" for name in ALL_PLOTS} | {
+        "report/report.html",
+        "exports/rewards_assignment.csv",
+        "exports/segment_summary.csv",
+        "exports/analysis.json",
+    }
+    assert expected <= set(first)
+    page = (tmp_path / "one/report/report.html").read_text()
+    assert str(tmp_path) not in page  # no absolute path
+    assert "http://" not in page and "https://" not in page  # nothing loaded from the network
+    assert 'href="../exports/rewards_assignment.csv"' in page
+    exported = pd.read_csv(tmp_path / "one/exports/rewards_assignment.csv")
+    assert len(exported) == json.loads((tmp_path / "metrics/extract.json").read_text())["users"]
