@@ -105,6 +105,8 @@ def identifier(value: Any, key: str) -> str:
 
 
 Identifier = Annotated[str, Check(identifier)]
+Share = Annotated[float, Range(0.0, 1.0)]  # a probability or a share
+Lift = Annotated[float, Range(-1.0, 1.0)]  # a change of a probability
 
 
 # ------------------------------------------------------------------------------ by type
