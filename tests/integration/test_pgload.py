@@ -272,10 +272,20 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 def test_cli_loads_then_refuses_in_one_line(postgres, pg_schema, small_db, embedded_source):
     folder = str(embedded_source.embedded_dir)
-    ok = run_cli("--url", postgres, "--from-parquet", folder, "--schema", pg_schema)
+    ok = run_cli(
+        "--url", postgres, "--from-parquet", folder, "--schema", pg_schema, "--types", "real"
+    )
     assert ok.returncode == 0, ok.stderr
     assert f"users {len(small_db.users):,}" in ok.stdout
+    assert f"(schema {pg_schema}, real types)" in ok.stdout
     assert count_rows(postgres, pg_schema, "hotels") == len(small_db.hotels)
+    numeric = query(
+        postgres,
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = :s "
+        "AND table_name = 'flights' AND column_name = 'base_fare_usd'",
+        s=pg_schema,
+    )
+    assert numeric == [("numeric",)]
 
     again = run_cli(
         "--from-parquet", folder, "--schema", pg_schema, env={"TRAVELTIDE_DB_URL": postgres}
@@ -305,6 +315,9 @@ def test_cli_errors_are_one_line(embedded_source, tmp_path):
 
     no_url = run_cli("--from-parquet", folder)
     assert no_url.returncode == 1 and "TRAVELTIDE_DB_URL" in no_url.stderr
+
+    unknown = run_cli("--url", "postgresql://x@127.0.0.1:1/tt", "--types", "wide")
+    assert unknown.returncode == 2 and "invalid choice: 'wide'" in unknown.stderr
 
     missing = run_cli("--url", "postgresql://x@127.0.0.1:1/tt", "--from-csv", str(tmp_path))
     assert missing.returncode == 1

@@ -1,21 +1,61 @@
-"""The PostgreSQL statements that create and fill the four tables, typed like the real database.
+"""The PostgreSQL statements that create and fill the four tables, in one of three type sets.
 
-Columns and types come from `schema.TABLES`, so the DDL cannot drift from the generator and
-the extract checks. Identifiers are quoted, so any schema name is safe in the SQL text.
+Columns come from `schema.TABLES`, so the DDL cannot drift from the generator and the extract
+checks; each logical type becomes a physical type of the chosen set (`TYPE_SETS`), the ways a
+DBA may declare the same tables. Identifiers are quoted, so any schema name is safe in the SQL.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from traveltide.schema import PRIMARY_KEYS, TABLES, LogicalType
 
+TypeSet = Literal["standard", "real", "narrow"]
+
+# standard: float64 end to end, the same values as the embedded database
 PG_TYPES: dict[LogicalType, str] = {
     "int": "integer",
-    "decimal": "double precision",  # float64 end to end: same values as the embedded database
+    "decimal": "double precision",
     "bool": "boolean",
     "date": "date",
     "timestamp": "timestamp",
     "text": "text",
 }
+# real: the real TravelTide schema (FACTS.md), whose decimals PostgreSQL stores as numeric
+REAL_TYPES: dict[LogicalType, str] = {**PG_TYPES, "decimal": "numeric"}
+# narrow: what a space-saving DBA picks: float4, smallint, bounded text, timestamptz ...
+NARROW_TYPES: dict[LogicalType, str] = {
+    **PG_TYPES,
+    "int": "smallint",
+    "decimal": "real",
+    "timestamp": "timestamptz",
+    "text": "varchar(64)",
+}
+# ... and, column by column, integer where smallint cannot hold the values, char(n) for
+# fixed-width codes (home_country char(6) pads 'usa' with blanks), room for long names
+NARROW_COLUMNS: dict[tuple[str, str], str] = {
+    ("users", "user_id"): "integer",
+    ("sessions", "user_id"): "integer",
+    ("users", "gender"): "char(1)",
+    ("users", "home_country"): "char(6)",
+    ("users", "home_airport"): "char(3)",
+    ("flights", "origin_airport"): "char(3)",
+    ("flights", "destination_airport"): "char(3)",
+    ("hotels", "hotel_name"): "varchar(128)",
+}
+TYPE_SETS: dict[TypeSet, tuple[dict[LogicalType, str], dict[tuple[str, str], str]]] = {
+    "standard": (PG_TYPES, {}),
+    "real": (REAL_TYPES, {}),
+    "narrow": (NARROW_TYPES, NARROW_COLUMNS),
+}
+
+
+def column_type(table: str, column: str, types: TypeSet = "standard") -> str:
+    """The physical type of one column in the type set `types`."""
+    by_logical, by_column = TYPE_SETS[types]
+    return by_column.get((table, column), by_logical[TABLES[table][column]])
+
 
 # The indexes the cohort query uses beyond the primary keys, each a tuple of columns.
 # (user_id, session_start) serves both the cohort count (an index-only scan: COPY FREEZE
@@ -35,10 +75,10 @@ def qualified(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
-def create_table_sql(table: str, schema: str = "public") -> str:
-    """CREATE TABLE for one source table, columns and types from schema.TABLES."""
+def create_table_sql(table: str, schema: str = "public", types: TypeSet = "standard") -> str:
+    """CREATE TABLE for one source table: columns from schema.TABLES, types from `types`."""
     cols = ",\n  ".join(
-        f"{quote_ident(col)} {PG_TYPES[logical]}" for col, logical in TABLES[table].items()
+        f"{quote_ident(col)} {column_type(table, col, types)}" for col in TABLES[table]
     )
     return f"CREATE TABLE {qualified(schema, table)} (\n  {cols}\n)"
 

@@ -2,8 +2,10 @@
 
 The tables come from the generated database (a `SyntheticDatabase` or the embedded Parquet
 folder) or from CSV exports of the real tables (`traveltide.sources.table_inputs`). The loader
-creates the tables (`traveltide.sources.pg_sql`), streams the rows with COPY in chunks (an
-in-memory CSV per chunk, written by pyarrow), then adds the primary keys, the indexes the cohort
+creates the tables in one of the type sets of `traveltide.sources.pg_sql` (today's double
+precision, the real schema's numeric, or a space-saving DBA's real/smallint/char(n)/timestamptz),
+streams the rows with COPY in chunks (an in-memory CSV per chunk, written by pyarrow; the
+server parses the text into whichever type), then adds the primary keys, the indexes the cohort
 query uses and the `haversine_distance` SQL function. Everything runs in one transaction: a
 failure leaves the database as it was.
 """
@@ -30,6 +32,8 @@ from traveltide.errors import ConfigError, DataError, SourceError, first_line
 from traveltide.schema import PRIMARY_KEYS, TABLES
 from traveltide.sources.db import database_label, driver_url
 from traveltide.sources.pg_sql import (
+    TYPE_SETS,
+    TypeSet,
     copy_sql,
     create_table_sql,
     haversine_sql,
@@ -48,12 +52,14 @@ CONNECT_TIMEOUT_S = 10
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a load did: where (never a password), row counts per table, wall time."""
+    """What a load did: where (never a password), in which type set, row counts per table,
+    wall time."""
 
     target: str
     schema: str
     rows: dict[str, int]
     seconds: float
+    types: TypeSet = "standard"
 
 
 def csv_bytes(chunk: pa.Table) -> bytes:
@@ -140,14 +146,20 @@ def load_tables(
     *,
     schema: str = "public",
     replace: bool = False,
+    types: TypeSet = "standard",
     chunk_rows: int = CHUNK_ROWS,
     progress: bool | None = None,
 ) -> LoadResult:
     """Create and fill the four tables in `schema` of the PostgreSQL database at `url`.
 
-    Refuses to overwrite existing tables unless `replace`. One transaction: on any error
-    nothing is left behind. `progress`: a tqdm bar per table; None shows it on a terminal only.
+    `types`: the physical types (`pg_sql.TYPE_SETS`). Timestamps are written as UTC wall
+    times, so a timestamptz column holds the instants the embedded database's timestamps name
+    in UTC, whatever the server's TimeZone. Refuses to overwrite existing tables unless
+    `replace`. One transaction: on any error nothing is left behind. `progress`: a tqdm bar
+    per table; None shows it on a terminal only.
     """
+    if types not in TYPE_SETS:
+        raise ConfigError(f"types must be one of {', '.join(TYPE_SETS)}, got {types!r}")
     if set(inputs) != set(TABLES):
         raise ConfigError(f"load needs exactly the tables {', '.join(TABLES)}")
     if not schema:
@@ -163,6 +175,7 @@ def load_tables(
     rows: dict[str, int] = {}
     try:
         with conn.cursor() as cur:
+            cur.execute("SET LOCAL TimeZone = 'UTC'")  # this transaction only
             taken = existing_tables(cur, schema)
             if taken and not replace:
                 raise DataError(f"table '{taken[0]}' already exists in {where_}; use --replace")
@@ -175,7 +188,7 @@ def load_tables(
             for table in TABLES:
                 step = table
                 started = time.perf_counter()
-                cur.execute(create_table_sql(table, schema))
+                cur.execute(create_table_sql(table, schema, types))
                 rows[table] = _copy_table(cur, inputs[table], schema, chunk_rows, disable)
                 log.info(
                     "copied %s: %d rows in %.1f s",
@@ -207,7 +220,7 @@ def load_tables(
         conn.close()
     seconds = time.perf_counter() - t0
     log.info("loaded %s rows into %s in %.1f s", f"{sum(rows.values()):,}", where_, seconds)
-    return LoadResult(target=label, schema=schema, rows=rows, seconds=seconds)
+    return LoadResult(target=label, schema=schema, rows=rows, seconds=seconds, types=types)
 
 
 def _load_error(exc: BaseException, step: str, where_: str, secret: str | None) -> Exception:

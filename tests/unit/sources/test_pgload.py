@@ -2,7 +2,7 @@
 
 import pytest
 
-from traveltide.errors import SourceError
+from traveltide.errors import ConfigError, SourceError
 from traveltide.sources.pgload import copy_error_where, load_tables
 from traveltide.sources.source import redact_url
 from traveltide.sources.table_inputs import database_input
@@ -24,3 +24,10 @@ def test_unreachable_server_is_one_line_without_password(small_db):
     assert "127.0.0.1:1/traveltide" in message
     assert "hunter2" not in message and "\n" not in message
     assert "hunter2" not in redact_url(url) and "alice" in redact_url(url)
+
+
+def test_unknown_type_set_is_refused_before_connecting(small_db):
+    with pytest.raises(
+        ConfigError, match=r"types must be one of standard, real, narrow, got 'wide'"
+    ):
+        load_tables("postgresql://x@127.0.0.1:1/tt", database_input(small_db), types="wide")
