@@ -7,14 +7,11 @@ from dataclasses import replace
 import numpy as np
 
 from traveltide.synthetic.dates import CUTOFF_DAY, DAY, END_DAY, EPOCH_2021
-from traveltide.synthetic.draws import systematic
-from traveltide.synthetic.personas import persona_param
 from traveltide.synthetic.sessions import POST_TRIALS, Sessions
 from traveltide.synthetic.trips import Trips
 from traveltide.synthetic.users import Users
 
-CANCEL_SCALE = 1.0
-CANCEL_ELASTICITY = 1.0  # light users, who have fewer later sessions, cancel a bit more often
+CANCEL_ELASTICITY = 2.4  # light users, who have fewer later sessions, cancel a bit more often
 CANCEL_GAP_DAYS = 2.0  # mean days from a booking to its cancellation
 
 
@@ -23,17 +20,17 @@ def draw_cancellations(
 ) -> tuple[Sessions, Trips, np.ndarray]:
     """Cancel trips; return sessions and trips re-sorted, and the trip each session cancels.
 
-    A persona cancels a share of its trips, spread evenly over each user's trips (the same
-    phase rule as bookings). Cancellations follow their booking closely (a few days, never
-    past the trip's start): the user's next session that books nothing becomes the
-    cancellation and moves to that time, or, when the user has no such later session, a
-    new session is added (not for users already at 12 sessions after the cut-off). Two
-    trips never share a cancelling session.
+    Each trip is cancelled with the user's own cancellation probability (persona mean x
+    individual factor; a bit more for light users), independently. Cancellations follow
+    their booking closely (a few days, never past the trip's start): the user's next
+    session that books nothing becomes the cancellation and moves to that time, or, when
+    the user has no such later session, a new session is added (not for users already at
+    12 sessions after the cut-off). Two trips never share a cancelling session.
     """
     n = len(sessions.owner)
-    rate = persona_param("cancel")[users.persona] * CANCEL_SCALE
-    rate = np.clip(rate[trips.owner] * sessions.damping[trips.session] ** CANCEL_ELASTICITY, 0, 1)
-    wants = systematic(rng, trips.owner, rate, len(users.persona))
+    damping = sessions.damping[trips.session]
+    rate = users.latent.cancel[trips.owner] * damping**CANCEL_ELASTICITY
+    wants = rng.random(len(rate)) < rate
     booked_at = sessions.start[trips.session]
     gap = rng.exponential(CANCEL_GAP_DAYS * DAY, len(wants))
     gap = np.minimum(gap, 0.9 * (trips.departure - booked_at))
@@ -65,12 +62,22 @@ def draw_cancellations(
     cancels = np.full(len(owner), -1, dtype="int64")
     cancels[cand[reused_idx]] = reused_idx
     cancels[n:] = added_idx
-    book = np.concatenate([sessions.book, np.zeros(len(added_idx), dtype=bool)])
+    none = np.zeros(len(added_idx), dtype=bool)
+    book = np.concatenate([sessions.book, none])
+    flight_offer = np.concatenate([sessions.flight_offer, none])
+    hotel_offer = np.concatenate([sessions.hotel_offer, none])
     damping = np.concatenate([sessions.damping, sessions.damping[trips.session[added_idx]]])
 
     # nearly sorted already: a stable sort of one combined key is fast (timsort runs)
     order = np.argsort((owner << 32) | (start - EPOCH_2021), kind="stable")
     new_pos = np.empty(len(owner), dtype="int64")
     new_pos[order] = np.arange(len(owner))
-    sessions = Sessions(owner[order], start[order], book[order], damping[order])
+    sessions = Sessions(
+        owner[order],
+        start[order],
+        flight_offer[order],
+        hotel_offer[order],
+        book[order],
+        damping[order],
+    )
     return sessions, replace(trips, session=new_pos[trips.session]), cancels[order]

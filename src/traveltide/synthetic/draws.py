@@ -1,4 +1,4 @@
-"""Vectorised random draws: ragged pmfs by group, proportional splits, systematic picks."""
+"""Vectorised random draws: ragged pmfs by group and proportional splits."""
 
 from __future__ import annotations
 
@@ -36,20 +36,3 @@ def split_counts(total: int, weights: Sequence[float]) -> np.ndarray:
     order = np.argsort(-(raw - counts), kind="stable")
     counts[order[: total - counts.sum()]] += 1
     return counts
-
-
-def systematic(
-    rng: np.random.Generator, owner: np.ndarray, rate: np.ndarray, n_users: int
-) -> np.ndarray:
-    """Which events (rows grouped by owner) are picked, event i with probability rate[i].
-
-    With C the running sum of a user's rates, event i is picked when floor(C_i + phase) >
-    floor(C_(i-1) + phase), with a random phase per user: a run of events with rates
-    summing to x then holds floor(x) or ceil(x) picks. Counts reflect the persona rather
-    than coin-flip noise, with the same expectation as independent draws.
-    """
-    counts = np.bincount(owner, minlength=n_users)
-    total = np.cumsum(rate)
-    before_user = np.concatenate([[0.0], total])[np.cumsum(counts) - counts]
-    after = total - before_user[owner] + rng.random(n_users)[owner]
-    return np.floor(after) > np.floor(after - rate)

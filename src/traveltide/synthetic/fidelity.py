@@ -1,9 +1,11 @@
 """How close a TravelTide database is to the real one's published figures (shared FACTS.md).
 
 `fidelity` recomputes, with pandas, every figure FACTS.md gives: table sizes and full-table
-counts, Elena's cohort (sessions after a date, users with more than N of them) and the
-distributions inside it. Counts are scaled by `scale` (the generator's size factor), so a
-small synthetic database is compared with a proportionally small target.
+counts, Elena's cohort (sessions after a date, users with more than N of them), the
+distributions inside it and its per-user table (`traveltide.synthetic.per_user`: each per-user
+distribution as a TVD figure, correlations across users, average page clicks). Counts are
+scaled by `scale` (the generator's size factor), so a small synthetic database is compared
+with a proportionally small target.
 
 Tolerances are absolute (|value - target| <= tolerance). For counts and shares they never go
 below three standard deviations of sampling noise, so a correct generator at a small scale is
@@ -20,6 +22,14 @@ import numpy as np
 import pandas as pd
 
 from traveltide.synthetic.generate import SyntheticDatabase
+from traveltide.synthetic.per_user import (
+    CORRELATIONS,
+    FidelityDistribution,
+    correlation,
+    distributions,
+    per_user_counts,
+)
+from traveltide.synthetic.table_counts import TableCounts, table_counts
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,14 @@ class FidelityFigure:
     value: float
     tolerance: float
     ok: bool
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """Every figure (each per-user distribution's TVD among them) and the distributions."""
+
+    figures: list[FidelityFigure]
+    distributions: list[FidelityDistribution]
 
 
 # Full-table figures of FACTS.md (unscaled).
@@ -74,6 +92,10 @@ class _Figures:
     def mean(self, name: str, target: float, value: float, rel: float) -> None:
         self.add(name, target, value, rel * abs(target))
 
+    def estimate(self, name: str, target: float, value: float, rel: float, se: float) -> None:
+        """A statistic with standard error se; noise floor 3 se."""
+        self.add(name, target, value, max(rel * abs(target), 3.0 * se))
+
 
 def _days(a: pd.Timestamp | float, iso: str) -> float:
     """Whole days from the date `iso` to timestamp a (NaN for a missing timestamp)."""
@@ -82,8 +104,9 @@ def _days(a: pd.Timestamp | float, iso: str) -> float:
     return float((pd.Timestamp(a).normalize() - pd.Timestamp(iso)).days)
 
 
-def _cohort(db: SyntheticDatabase, after: pd.Timestamp, min_sessions: int) -> pd.DataFrame:
-    """Cohort sessions left-joined with users, flights and hotels."""
+def cohort_rows(db: SyntheticDatabase, after: pd.Timestamp, min_sessions: int) -> pd.DataFrame:
+    """Cohort sessions left-joined with users, flights and hotels. A user's rows are all in one
+    chunk of a chunked database, so the cohort is the chunks' cohorts one after the other."""
     s = db.sessions[db.sessions["session_start"] > after]
     counts = s.groupby("user_id").size()
     keep = counts.index[counts > min_sessions]
@@ -95,37 +118,30 @@ def _cohort(db: SyntheticDatabase, after: pd.Timestamp, min_sessions: int) -> pd
     )
 
 
-def _full_table(f: _Figures, db: SyntheticDatabase, after: pd.Timestamp) -> None:
+def _full_table(f: _Figures, t: TableCounts) -> None:
     """Sizes and full-table counts."""
-    s, fl, h, u = db.sessions, db.flights, db.hotels, db.users
-    f.count("users_rows", USERS, len(u), 0.02)
-    f.count("sessions_rows", SESSIONS, len(s), 0.02)
-    f.count("flights_rows", FLIGHTS, len(fl), 0.02)
-    f.count("hotels_rows", HOTELS, len(h), 0.02)
+    f.count("users_rows", USERS, t.users, 0.02)
+    f.count("sessions_rows", SESSIONS, t.sessions, 0.02)
+    f.count("flights_rows", FLIGHTS, t.flights, 0.02)
+    f.count("hotels_rows", HOTELS, t.hotels, 0.02)
+    without_trip = t.sessions_without_trip / t.sessions if t.sessions else float("nan")
     f.share(
-        "sessions_without_trip_share",
-        SESSIONS_WITHOUT_TRIP_SHARE,
-        s["trip_id"].isna().mean(),
-        0.02,
-        len(s),
+        "sessions_without_trip_share", SESSIONS_WITHOUT_TRIP_SHARE, without_trip, 0.02, t.sessions
     )
-    f.count("flight_discount_sessions", FLIGHT_DISCOUNT_SESSIONS, s["flight_discount"].sum(), 0.05)
-    f.count("hotel_discount_sessions", HOTEL_DISCOUNT_SESSIONS, s["hotel_discount"].sum(), 0.05)
-    f.count("flights_without_return", FLIGHTS_WITHOUT_RETURN, fl["return_time"].isna().sum(), 0.10)
-    f.count("hotel_negative_nights", HOTEL_NEGATIVE_NIGHTS, (h["nights"] < 0).sum(), 0.15)
-    years = s.loc[s["cancellation"], "session_start"].dt.year.value_counts()
+    f.count("flight_discount_sessions", FLIGHT_DISCOUNT_SESSIONS, t.flight_discount_sessions, 0.05)
+    f.count("hotel_discount_sessions", HOTEL_DISCOUNT_SESSIONS, t.hotel_discount_sessions, 0.05)
+    f.count("flights_without_return", FLIGHTS_WITHOUT_RETURN, t.flights_without_return, 0.10)
+    f.count("hotel_negative_nights", HOTEL_NEGATIVE_NIGHTS, t.hotel_negative_nights, 0.15)
     for year, real in CANCELLATIONS_BY_YEAR.items():
-        f.count(f"cancellations_{year}", real, years.get(year, 0), 0.10)
-    signups = u["sign_up_date"].dt.year.value_counts()
+        f.count(f"cancellations_{year}", real, t.cancellations_by_year.get(year, 0), 0.10)
     for year, real in SIGNUPS_BY_YEAR.items():
-        f.count(f"signups_{year}", real, signups.get(year, 0), 0.02)
-    f.add("first_signup_days_vs_2021-04-01", 0, _days(u["sign_up_date"].min(), "2021-04-01"), 0)
-    f.add("last_signup_days_vs_2023-07-20", 0, _days(u["sign_up_date"].max(), "2023-07-20"), 0)
-    after_cutoff = (s["session_start"] > after).sum()
-    f.count("sessions_after_cutoff", SESSIONS_AFTER_CUTOFF, after_cutoff, 0.03)
-    f.count("users_born_2006", BORN_2006, (u["birthdate"].dt.year == 2006).sum(), 0.15)
-    f.add("oldest_birth_year", 1935, u["birthdate"].dt.year.min(), 1)
-    f.add("youngest_birth_year", 2006, u["birthdate"].dt.year.max(), 0)
+        f.count(f"signups_{year}", real, t.signups_by_year.get(year, 0), 0.02)
+    f.add("first_signup_days_vs_2021-04-01", 0, _days(t.first_signup, "2021-04-01"), 0)
+    f.add("last_signup_days_vs_2023-07-20", 0, _days(t.last_signup, "2023-07-20"), 0)
+    f.count("sessions_after_cutoff", SESSIONS_AFTER_CUTOFF, t.sessions_after_cutoff, 0.03)
+    f.count("users_born_2006", BORN_2006, t.users_born_2006, 0.15)
+    f.add("oldest_birth_year", 1935, t.oldest_birth_year, 1)
+    f.add("youngest_birth_year", 2006, t.youngest_birth_year, 0)
 
 
 def _cohort_counts(f: _Figures, c: pd.DataFrame) -> None:
@@ -247,6 +263,53 @@ def _cohort_demographics(f: _Figures, c: pd.DataFrame) -> None:
     f.share("has_children_share", 0.33, u["has_children"].mean(), 0.03, n)
 
 
+def _cohort_users(f: _Figures, c: pd.DataFrame) -> list[FidelityDistribution]:
+    """FACTS.md's per-user table: distributions (as TVD figures), correlations, clicks."""
+    per_user = per_user_counts(c)
+    found = distributions(per_user)
+    for d in found:
+        f.add(f"{d.name}_tvd", 0.0, d.tvd, d.tolerance)
+    n = len(per_user)
+    root_n = math.sqrt(max(n, 1))
+    trips = per_user["trip_sessions"]
+    for name, (column, target, tol) in CORRELATIONS.items():
+        value = correlation(trips, per_user[column])
+        f.add(name, target, value, max(tol, 3.0 * (1.0 - target**2) / root_n))
+    clicks = per_user["mean_page_clicks"]
+    sd = float(clicks.std()) if n > 1 else float("nan")
+    f.estimate("per_user_page_clicks_mean", 17.6, clicks.mean(), 0.10, 8.7 / root_n)
+    f.estimate("per_user_page_clicks_sd", 8.7, sd, 0.15, 8.7 / root_n)
+    f.estimate("per_user_page_clicks_median", 15.6, clicks.median(), 0.10, 1.25 * 8.7 / root_n)
+    f.add("per_user_page_clicks_max", 109.0, clicks.max(), 109.0)  # a max: within a factor 2
+    return found
+
+
+def fidelity_of_parts(counts: TableCounts, cohort: pd.DataFrame, *, scale: float) -> Fidelity:
+    """Every FACTS.md figure from a database's table counts and its cohort rows (`cohort_rows`):
+    what a chunked database keeps of itself (`traveltide.synthetic.write`)."""
+    f = _Figures(scale)
+    _full_table(f, counts)
+    _cohort_counts(f, cohort)
+    _cohort_distributions(f, cohort)
+    _cohort_trips(f, cohort)
+    _cohort_demographics(f, cohort)
+    found = _cohort_users(f, cohort)
+    return Fidelity(f.items, found)
+
+
+def fidelity_report(
+    db: SyntheticDatabase,
+    *,
+    session_start_after: str = "2023-01-04",
+    min_sessions: int = 7,
+    scale: float = 1.0,
+) -> Fidelity:
+    """Every FACTS.md figure for `db` (target: counts x scale), and the per-user distributions."""
+    after = pd.Timestamp(session_start_after)
+    cohort = cohort_rows(db, after, min_sessions)
+    return fidelity_of_parts(table_counts(db, after), cohort, scale=scale)
+
+
 def fidelity(
     db: SyntheticDatabase,
     *,
@@ -255,15 +318,10 @@ def fidelity(
     scale: float = 1.0,
 ) -> list[FidelityFigure]:
     """Every FACTS.md figure for `db`: target (counts x scale), value, tolerance, ok."""
-    after = pd.Timestamp(session_start_after)
-    f = _Figures(scale)
-    _full_table(f, db, after)
-    cohort = _cohort(db, after, min_sessions)
-    _cohort_counts(f, cohort)
-    _cohort_distributions(f, cohort)
-    _cohort_trips(f, cohort)
-    _cohort_demographics(f, cohort)
-    return f.items
+    report = fidelity_report(
+        db, session_start_after=session_start_after, min_sessions=min_sessions, scale=scale
+    )
+    return report.figures
 
 
 def fidelity_frame(figures: list[FidelityFigure]) -> pd.DataFrame:

@@ -8,15 +8,15 @@ import pandas as pd
 from traveltide import geo
 from traveltide.synthetic.columns import strings, timestamps
 from traveltide.synthetic.dates import DAY, HOUR
-from traveltide.synthetic.draws import draw_pmf, pmf_table, systematic
+from traveltide.synthetic.draws import draw_pmf, pmf_table
 from traveltide.synthetic.personas import persona_param
 from traveltide.synthetic.trips import Trips, party_size
 from traveltide.synthetic.users import Users
 
 ONE_WAY_ELASTICITY = 0.5  # one-way share ~ damping ** elasticity
-FARE_BASE = 155.0  # USD per seat, round trip, before the distance term
+FARE_BASE = 139.0  # USD per seat, round trip, before the distance term
 FARE_PER_KM = 0.085  # USD per seat and km of the one-way distance
-FARE_SIGMA = 0.38
+FARE_SIGMA = 0.28  # per trip, beside the user's spend factor (latents.SPEND_SHAPE)
 ONE_WAY_FARE = 0.6
 PROMO_SHARE = 0.002  # near-free promotional fares (the real minimum is 2.41 USD)
 
@@ -69,10 +69,10 @@ def draw_flights(
     km = geo.route_km()[home, dest]
     owner = trips.owner[rows]
     seats = party_size(rng, users.seats[owner], persona, "seats", 1)
-    bags = party_size(rng, users.bags[owner], persona, "bags", 0)
+    bags = rng.binomial(seats, users.latent.bag[owner])  # each traveller checks one or none
     occasional = damping[trips.session[rows]] ** ONE_WAY_ELASTICITY  # occasional: more one-way
     rate = np.clip(persona_param("one_way")[persona] * occasional, 0.0, 1.0)
-    one_way = systematic(rng, owner, rate, len(users.persona))  # habitual, not coin flips
+    one_way = rng.random(n) < rate
 
     departure = trips.departure[rows]
     package = trips.kind[rows] == 0
@@ -82,7 +82,7 @@ def draw_flights(
     ret = np.where(package, ret_package, ret_solo)
 
     per_seat = (FARE_BASE + FARE_PER_KM * km) * np.exp(FARE_SIGMA * rng.standard_normal(n))
-    fare = per_seat * persona_param("fare")[persona] * seats
+    fare = per_seat * persona_param("fare")[persona] * users.latent.spend[owner] * seats
     fare *= np.where(one_way, ONE_WAY_FARE, 1.0)
     promo = rng.random(n) < PROMO_SHARE
     fare = np.where(promo, fare * rng.uniform(0.005, 0.1, n), fare)

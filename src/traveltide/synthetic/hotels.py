@@ -18,7 +18,7 @@ REVERSED_NEGATIVE = 0.45  # of those, nights recorded as the negative floor
 CALENDAR_NIGHTS = 0.0816  # other rows recording calendar nights instead of the floor
 CHECK_OUT_HOUR = 11
 
-HOTEL_SIGMA = 0.38
+HOTEL_SIGMA = 0.29  # per stay, beside the user's spend factor (latents.SPEND_SHAPE)
 
 # Hotel brands by price tier (price per room-night below the tier's bound, USD).
 HOTEL_TIERS: tuple[tuple[float, tuple[str, ...]], ...] = (
@@ -102,7 +102,7 @@ def draw_hotels(
     )
 
     cost = np.array([a.cost for a in dests])[dest]
-    price = persona_param("hotel")[persona] * cost
+    price = persona_param("hotel")[persona] * users.latent.spend[trips.owner[rows]] * cost
     price = np.maximum(np.round(price * np.exp(HOTEL_SIGMA * rng.standard_normal(n))), 10.0)
 
     bounds = np.array([b for b, _ in HOTEL_TIERS])

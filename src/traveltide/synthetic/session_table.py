@@ -13,8 +13,6 @@ from traveltide.synthetic.sessions import Sessions
 from traveltide.synthetic.trips import Trips
 from traveltide.synthetic.users import Users
 
-DEAL_HOTEL = 0.5  # share of deal bookings that discount the hotel too
-DISCOUNT_SCALE = 1.0
 FLIGHT_STEPS = np.round(np.arange(1, 13) * 0.05, 2)  # 0.05 .. 0.60
 HOTEL_STEPS = np.round(np.arange(1, 10) * 0.05, 2)  # 0.05 .. 0.45
 # fmt: off
@@ -28,11 +26,14 @@ HOTEL_PMF = {
 }
 # fmt: on
 
-CLICK_SIGMA = 0.72  # log-sd of page clicks within a persona
-CLICK_TAIL = 0.004  # share of sessions with a runaway click count
-BOOKING_CLICKS = 1.55  # booking sessions take more clicks than browsing ones
+CLICK_SIGMA = 0.6  # log-sd of page clicks between one user's sessions
+CLICK_TAIL = 0.004  # share of sessions with a runaway click count ...
+CLICK_TAIL_SIGMA = 1.5  # ... whose log-sd is this
+MAX_CLICKS = 600  # clicks in one session, at most (the real maximum is 566)
+BOOKING_CLICKS = 2.7  # booking sessions take more clicks than browsing ones
 CANCEL_CLICKS = 0.6
-SECONDS_PER_CLICK = 0.95  # scales the personas' seconds per click
+SECONDS_PER_CLICK = 1.62  # scales the personas' seconds per click
+SECONDS_EXPONENT = 0.8  # long sessions take fewer seconds per click (pages already cached)
 TIMEOUT_SECONDS = 7_200
 TIMEOUT_SHARE = 0.0004  # sessions left open until the server's timeout
 
@@ -55,31 +56,27 @@ def session_frame(
     trip_of = np.where(cancel, cancels, trip_of)
     has_trip = trip_of >= 0
 
-    f_disc = rng.random(n) < persona_param("flight_discount")[persona] * DISCOUNT_SCALE
-    h_disc = rng.random(n) < persona_param("hotel_discount")[persona] * DISCOUNT_SCALE
-    deal = book & (rng.random(n) < persona_param("deal_seeker")[persona])
-    f_disc |= deal
-    h_disc |= deal & (rng.random(n) < DEAL_HOTEL)
+    f_disc, h_disc = sessions.flight_offer, sessions.hotel_offer
     generous = (rng.random(n) < persona_param("generous")[persona]).astype("int64")
     f_amount = FLIGHT_STEPS[draw_pmf(rng, pmf_table(list(FLIGHT_PMF.values())), generous)]
     h_amount = HOTEL_STEPS[draw_pmf(rng, pmf_table(list(HOTEL_PMF.values())), generous)]
     f_amount = np.where(f_disc & ~cancel, f_amount, np.nan)
     h_amount = np.where(h_disc & ~cancel, h_amount, np.nan)
 
-    median = persona_param("clicks")[persona] * np.where(
+    median = users.latent.clicks[sessions.owner] * np.where(
         book, BOOKING_CLICKS, np.where(cancel, CANCEL_CLICKS, 1.0)
     )
-    sigma = np.where(rng.random(n) < CLICK_TAIL, 2.2 * CLICK_SIGMA, CLICK_SIGMA)
-    clicks = np.maximum(1, np.round(median * np.exp(sigma * rng.standard_normal(n))))
+    sigma = np.where(rng.random(n) < CLICK_TAIL, CLICK_TAIL_SIGMA, CLICK_SIGMA)
+    clicks = np.clip(np.round(median * np.exp(sigma * rng.standard_normal(n))), 1, MAX_CLICKS)
     pace = persona_param("seconds")[persona] * SECONDS_PER_CLICK
-    seconds = clicks * pace * np.exp(0.3 * rng.standard_normal(n))
+    seconds = clicks**SECONDS_EXPONENT * pace * np.exp(0.25 * rng.standard_normal(n))
     seconds = np.clip(np.round(seconds), 6, TIMEOUT_SECONDS)
     seconds = np.where(rng.random(n) < TIMEOUT_SHARE, TIMEOUT_SECONDS, seconds)
 
     kind = np.where(has_trip, trips.kind[np.maximum(trip_of, 0)], -1)
     flight_booked = (book & (kind != 1)) | cancel
     hotel_booked = (book & (kind != 2)) | cancel
-    user_ids = sessions.owner + 1
+    user_ids = users.ids(sessions.owner)
 
     return pd.DataFrame(
         {

@@ -1,4 +1,5 @@
-"""Sessions: how many each user has before and after the cut-off, when, and which book a trip."""
+"""Sessions: how many each user has before and after the cut-off, when, their discount offers,
+and which book a trip."""
 
 from __future__ import annotations
 
@@ -15,29 +16,46 @@ from traveltide.synthetic.dates import (
     POST_DAYS,
     day_of_week,
 )
-from traveltide.synthetic.draws import systematic
+from traveltide.synthetic.latents import BOOK_REFERENCE
 from traveltide.synthetic.personas import persona_param
 from traveltide.synthetic.users import Users
 
 # Session-count model (calibrated to FACTS: 5.41M sessions, 3.10M after the cut-off, cohort).
-POWER_SHARE = 0.0006  # power users: the cohort's rare 11-12 session users
-POWER_ACTIVITY = 2.4
+POWER_SHARE = 0.00005  # power users: the cohort's rare 11-12 session users
+POWER_ACTIVITY = 3.1
 POST_TRIALS = 12  # at most 12 sessions after the cut-off: the cohort's maximum
-POST_P = 0.292  # per-trial probability for a user active over the whole post window
+POST_P = 0.289  # per-trial probability for a user active over the whole post window
 LATE_P = 0.28  # same for users who signed up after the cut-off (1 + Binomial(11, .))
 PRE_GROWTH_DAYS = 600.0  # pre-cut-off activity grows with the platform (e-folding days)
 PRE_RATE = 0.0175  # extra sessions per day before the cut-off
-BOOK_ELASTICITY = 0.3  # booking propensity ~ (sessions per post window / 8) ** -elasticity
+BOOK_ELASTICITY = 0.28  # booking propensity ~ (sessions per post window / 8) ** -elasticity
+MAX_BOOK = 0.95  # highest booking probability of a session
 
 
 @dataclass(frozen=True)
 class Sessions:
-    """Every session's owner, start and booking flag, sorted by owner then start."""
+    """Every session's owner, start, discount offers and booking flag, by owner then start."""
 
-    owner: np.ndarray  # user index (user_id - 1), non-decreasing
+    owner: np.ndarray  # user index (Users.ids gives the user_id), non-decreasing
     start: np.ndarray  # seconds since epoch, increasing within a user
+    flight_offer: np.ndarray  # bool: the session offers a flight discount
+    hotel_offer: np.ndarray  # bool: the session offers a hotel discount
     book: np.ndarray  # bool: the session books a new trip
     damping: np.ndarray  # per session: propensity factor of browsing intensity (1 at 8 / window)
+
+
+def expected_sessions(day_signup: np.ndarray) -> np.ndarray:
+    """Each user's expected number of sessions at activity 1, from the sign-up day alone (the
+    session-count model of `_session_counts` without its random parts): early users have
+    about 16, the last ones 1. It sizes the generator's chunks (`generate.chunk_bounds`)."""
+    early = day_signup < CUTOFF_DAY
+    covered = np.clip((END_DAY - np.maximum(day_signup, CUTOFF_DAY)) / POST_DAYS, 0, 1)
+    pre_days = np.clip(CUTOFF_DAY - day_signup, 0, None)
+    return np.where(
+        early,
+        1.0 + PRE_RATE * pre_days + POST_TRIALS * POST_P,
+        1.0 + (POST_TRIALS - 1) * LATE_P * covered,
+    )
 
 
 def _session_counts(
@@ -49,7 +67,7 @@ def _session_counts(
     who were there all along; 1 + Binomial(11, p') scaled by the covered share for later ones.
     """
     power = rng.random(len(users.persona)) < POWER_SHARE  # a few users browse far more
-    activity = persona_param("activity")[users.persona] * np.where(power, POWER_ACTIVITY, 1.0)
+    activity = users.latent.activity * np.where(power, POWER_ACTIVITY, 1.0)
     early = users.day_signup < CUTOFF_DAY
     covered = np.clip((END_DAY - np.maximum(users.day_signup, CUTOFF_DAY)) / POST_DAYS, 0, 1)
     p_early = np.clip(POST_P * activity, 0.0, 0.95)
@@ -107,8 +125,25 @@ def _session_times(
     return key >> 32, (key & 0xFFFFFFFF) + EPOCH_2021
 
 
+def _deal_factor(users: Users, owner: np.ndarray, offered: np.ndarray) -> np.ndarray:
+    """Booking-rate factor of a session: up on an offer, down without, for deal-minded users.
+
+    With o the user's chance of an offer and d their discount sensitivity, an offered
+    session books 1 + d (1 - o) / o times as often and another 1 - d times as often, so the
+    user's expected bookings do not change: a share d of them moves onto offers.
+    """
+    f, h = users.latent.flight_discount, users.latent.hotel_discount
+    o = (1.0 - (1.0 - f) * (1.0 - h))[owner]
+    d = users.latent.deal[owner]
+    return np.where(offered, 1.0 + d * (1.0 - o) / np.maximum(o, 1e-6), 1.0 - d)
+
+
 def draw_sessions(rng: np.random.Generator, users: Users) -> Sessions:
-    """Session owners, start times and which sessions book a trip."""
+    """Session owners, start times, discount offers and which sessions book a trip.
+
+    A session books with probability BOOK_REFERENCE x the user's propensity x damping (heavy
+    browsers convert less per session) x the deal factor; each is an independent draw.
+    """
     n_pre, n_post, covered = _session_counts(rng, users)
     owner, start = _session_times(rng, users, n_pre, n_post)
     # Browsing intensity = sessions per post-window length (205 days), not counting the
@@ -122,6 +157,10 @@ def draw_sessions(rng: np.random.Generator, users: Users) -> Sessions:
     is_post = start > CUTOFF_DAY * DAY
     intensity = np.where(is_post, post_intensity[owner], pre_intensity[owner])
     damping = np.clip((np.maximum(intensity, 1.0) / 8.0) ** -BOOK_ELASTICITY, 0.75, 2.0)
-    propensity = np.clip(persona_param("book")[users.persona[owner]] * damping, 0.0, 0.95)
-    book = systematic(rng, owner, propensity, len(users.persona))
-    return Sessions(owner, start, book, damping)
+    n = len(owner)
+    flight_offer = rng.random(n) < users.latent.flight_discount[owner]
+    hotel_offer = rng.random(n) < users.latent.hotel_discount[owner]
+    rate = BOOK_REFERENCE * users.latent.propensity[owner] * damping
+    rate *= _deal_factor(users, owner, flight_offer | hotel_offer)
+    book = rng.random(n) < np.minimum(rate, MAX_BOOK)
+    return Sessions(owner, start, flight_offer, hotel_offer, book, damping)

@@ -17,8 +17,8 @@ MIN_TRIP_KM = 300.0  # shortest flight / trip from the home airport
 MAX_LEAD_DAYS = 354  # latest departure 2024-07-16 for a session on 2023-07-28
 FAR_AHEAD = 0.02  # share of trips that are long holidays booked most of a year ahead
 FAR_AHEAD_MIN_DAYS = 250
-FLIGHT_ONLY_ELASTICITY = 2.0  # flight-only share ~ damping ** elasticity
-HABIT = 0.85  # share of trips with the user's usual seats, bags and rooms
+FLIGHT_ONLY_ELASTICITY = 1.3  # flight-only share ~ damping ** elasticity
+HABIT = 0.85  # share of trips with the user's usual seats and rooms
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,14 @@ def _draw_destinations(
     return dest
 
 
-def _trip_kinds(rng: np.random.Generator, persona: np.ndarray, damping: np.ndarray) -> np.ndarray:
-    """0 flight+hotel, 1 hotel only, 2 flight only, by persona.
+def _trip_kinds(rng: np.random.Generator, mix: np.ndarray, damping: np.ndarray) -> np.ndarray:
+    """0 flight+hotel, 1 hotel only, 2 flight only, from the user's own mix of trip kinds.
 
     Occasional users (damping > 1) book flight-only trips more often than heavy planners,
     which is why the whole table has more flight-only trips than the cohort.
     """
-    mix = np.array([PROFILES[p].mix for p in PERSONAS])[persona]
     flight_only = np.minimum(mix[:, 2] * damping**FLIGHT_ONLY_ELASTICITY, 1.0 - mix[:, 1])
-    u = rng.random(len(persona))
+    u = rng.random(len(mix))
     return np.where(u < flight_only, 2, np.where(u < flight_only + mix[:, 1], 1, 0))
 
 
@@ -73,7 +72,7 @@ def draw_trips(rng: np.random.Generator, users: Users, sessions: Sessions) -> Tr
     owner = sessions.owner[session]
     persona = users.persona[owner]
     n = len(session)
-    kind = _trip_kinds(rng, persona, sessions.damping[session])
+    kind = _trip_kinds(rng, users.latent.mix[owner], sessions.damping[session])
     dest = _draw_destinations(rng, persona, users.home[owner])
 
     # exponential lead time truncated at MAX_LEAD_DAYS (inverse CDF: no spike at the cap)
@@ -81,7 +80,8 @@ def draw_trips(rng: np.random.Generator, users: Users, sessions: Sessions) -> Tr
     u = rng.random(n)
     lead = -scale * np.log1p(-u * -np.expm1(-MAX_LEAD_DAYS / scale))
     far = rng.random(n) < FAR_AHEAD  # next year's long holiday, whatever the persona
-    lead = np.where(far, rng.uniform(FAR_AHEAD_MIN_DAYS, MAX_LEAD_DAYS, n), lead)
+    far_lead = MAX_LEAD_DAYS - (MAX_LEAD_DAYS - FAR_AHEAD_MIN_DAYS) * rng.random(n) ** 5
+    lead = np.where(far, far_lead, lead)  # booked as early as the airlines allow, mostly
     day = sessions.start[session] // DAY + np.floor(lead).astype("int64")
     hour = rng.integers(6, 20, n) * HOUR + rng.integers(0, 12, n) * 300
     departure = day * DAY + hour
@@ -99,7 +99,7 @@ def draw_trips(rng: np.random.Generator, users: Users, sessions: Sessions) -> Tr
 def party_size(
     rng: np.random.Generator, usual: np.ndarray, persona: np.ndarray, field: str, base: int
 ) -> np.ndarray:
-    """A trip's party size (seats, bags, rooms): mostly the user's usual, else a fresh draw."""
+    """A trip's party size (seats, rooms): mostly the user's usual, else a fresh draw."""
     fresh = base + draw_pmf(
         rng, pmf_table([getattr(PROFILES[p], field) for p in PERSONAS]), persona
     )

@@ -1,4 +1,4 @@
-"""The users table: sign-up days, persona, demographics, home airport and usual party size."""
+"""The users table: sign-up days, persona, demographics, home airport, party size, latent traits."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from traveltide import geo
 from traveltide.synthetic.columns import strings, timestamps
 from traveltide.synthetic.dates import DAY, iso_day
 from traveltide.synthetic.draws import draw_pmf, pmf_table, split_counts
+from traveltide.synthetic.latents import Latents, draw_latents
 from traveltide.synthetic.personas import PERSONAS, PROFILES, persona_param
 
 SIGNUP_YEARS: tuple[tuple[str, str, int], ...] = (  # first day, day after last, real sign-ups
@@ -34,13 +35,19 @@ class Users:
     persona: np.ndarray  # int index into PERSONAS
     home: np.ndarray  # index into geo.home_airports()
     usa: np.ndarray  # bool
-    seats: np.ndarray  # habitual party size, bags and rooms of the user's trips
-    bags: np.ndarray
+    seats: np.ndarray  # habitual party size and rooms of the user's trips
     rooms: np.ndarray
+    latent: Latents  # the persona's means times the user's own factors
+    first_id: int = 1  # user_id of the first user (index 0): users come in chunks of ids
+
+    def ids(self, index: np.ndarray) -> np.ndarray:
+        """user_id of users by their index in these arrays."""
+        return index + self.first_id
 
 
-def _signup_days(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Sign-up days, ascending: FACTS' yearly counts, growing exponentially within a year."""
+def signup_days(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Sign-up days of all n users, ascending (they order the user ids): FACTS' yearly counts,
+    growing exponentially within a year."""
     counts = split_counts(n, [c for _, _, c in SIGNUP_YEARS])
     parts = []
     for (first, stop, _), k in zip(SIGNUP_YEARS, counts, strict=True):
@@ -50,9 +57,12 @@ def _signup_days(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.sort(np.concatenate(parts))
 
 
-def draw_users(rng: np.random.Generator, n: int) -> tuple[Users, pd.DataFrame]:
-    """Users table and their latent attributes."""
-    day_signup = _signup_days(rng, n)
+def draw_users(
+    rng: np.random.Generator, day_signup: np.ndarray, first_id: int = 1
+) -> tuple[Users, pd.DataFrame]:
+    """Users table and latent attributes of the users with these sign-up days (`signup_days`),
+    whose ids start at `first_id`."""
+    n = len(day_signup)
     persona = rng.choice(len(PERSONAS), size=n, p=_normalised(persona_param("share")))
 
     mean, sd = (np.array([PROFILES[p].age[i] for p in PERSONAS]) for i in (0, 1))
@@ -75,7 +85,7 @@ def draw_users(rng: np.random.Generator, n: int) -> tuple[Users, pd.DataFrame]:
     lon = np.array([a.lon for a in homes])
     users = pd.DataFrame(
         {
-            "user_id": np.arange(1, n + 1, dtype="int64"),
+            "user_id": np.arange(first_id, first_id + n, dtype="int64"),
             "birthdate": timestamps(birth * DAY),
             "gender": strings([g for g, _ in GENDERS], gender),
             "married": married,
@@ -91,10 +101,10 @@ def draw_users(rng: np.random.Generator, n: int) -> tuple[Users, pd.DataFrame]:
     )
     party = (
         1 + draw_pmf(rng, pmf_table([PROFILES[p].seats for p in PERSONAS]), persona),
-        draw_pmf(rng, pmf_table([PROFILES[p].bags for p in PERSONAS]), persona),
         1 + draw_pmf(rng, pmf_table([PROFILES[p].rooms for p in PERSONAS]), persona),
     )
-    return Users(day_signup, persona, home, usa, *party), users
+    latent = draw_latents(rng, persona)
+    return Users(day_signup, persona, home, usa, *party, latent, first_id), users
 
 
 def _normalised(w: np.ndarray) -> np.ndarray:

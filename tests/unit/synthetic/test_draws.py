@@ -1,19 +1,16 @@
-"""The vectorised draws: systematic picks and grouped pmf draws."""
+"""The vectorised draws: grouped pmf draws and proportional splits."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from traveltide.synthetic.draws import draw_pmf, pmf_table, systematic
+from traveltide.synthetic.draws import draw_pmf, pmf_table, split_counts
 
 
-def test_systematic_picks_floor_or_ceil_of_the_expected_count() -> None:
-    rng = np.random.default_rng(0)
-    owner = np.repeat(np.arange(1000), 8)
-    picks = systematic(rng, owner, np.full(len(owner), 0.3), 1000)
-    counts = np.bincount(owner, weights=picks)
-    assert set(np.unique(counts)) <= {2.0, 3.0}
-    assert abs(counts.mean() - 2.4) < 0.05
+def test_split_counts_sum_exactly_and_follow_the_weights() -> None:
+    counts = split_counts(10, [1.0, 1.0, 1.0])
+    assert counts.sum() == 10 and sorted(counts.tolist()) == [3, 3, 4]
+    assert split_counts(1000, [75_555, 427_441, 517_930]).tolist() == [74, 419, 507]
 
 
 def test_draw_pmf_matches_probabilities() -> None:

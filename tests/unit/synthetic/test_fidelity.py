@@ -10,7 +10,12 @@ import pytest
 
 from traveltide.config import GenerateConfig
 from traveltide.schema import TABLES
-from traveltide.synthetic.fidelity import FidelityFigure, fidelity, fidelity_frame
+from traveltide.synthetic.fidelity import (
+    FidelityFigure,
+    fidelity,
+    fidelity_frame,
+    fidelity_report,
+)
 from traveltide.synthetic.generate import SyntheticDatabase, generate
 
 
@@ -141,6 +146,18 @@ def test_known_values_on_a_hand_made_database() -> None:
     assert f["flight_discount_amount_share"].value == pytest.approx(1 / 8)
     assert f["users_born_2006"].value == 1
     assert f["cohort_last_session_days_vs_2023-07-28"].value < 0
+    # per user: user 1 has 8 sessions, 2 with the trip (booking, cancellation), 10 clicks each
+    assert f["per_user_page_clicks_mean"].value == 10.0
+    assert f["per_user_page_clicks_max"].value == 10.0
+    assert np.isnan(f["per_user_corr_trips_flights"].value)  # one user: undefined, not ok
+    assert not f["per_user_corr_trips_flights"].ok
+    report = fidelity_report(_hand_made(), scale=1e-6)
+    found = {d.name: d for d in report.distributions}
+    assert found["per_user_sessions"].value == (1.0, 0.0, 0.0, 0.0)
+    assert found["per_user_trip_sessions"].value[2] == 1.0
+    assert found["per_user_cancellation_sessions"].value == (0.0, 1.0, 0.0)
+    for d in report.distributions:  # each distribution is also a figure: its TVD
+        assert f[f"{d.name}_tvd"].value == d.tvd and f[f"{d.name}_tvd"].ok == d.ok
 
 
 def test_cohort_boundary_and_threshold_are_parameters() -> None:
@@ -190,9 +207,18 @@ def test_generated_database_passes_and_a_broken_one_fails() -> None:
         "nights_equal_floor_share",
         "gender_f_share",
         "cohort_sessions_per_user_median",
+        "per_user_trip_sessions_tvd",
+        "per_user_flight_sessions_tvd",
+        "per_user_corr_trips_flights",
+        "per_user_page_clicks_median",
     ):
         assert f[name].ok, f[name]
     no_cancel = db.sessions.assign(cancellation=False)
     broken = _by_name(fidelity(dataclasses.replace(db, sessions=no_cancel), scale=scale))
     assert not broken["cohort_cancellation_sessions"].ok
     assert not broken["cancellations_2023"].ok
+    assert not broken["per_user_cancellation_sessions_tvd"].ok
+    no_flight = db.sessions.assign(flight_booked=False)
+    broken = _by_name(fidelity(dataclasses.replace(db, sessions=no_flight), scale=scale))
+    assert not broken["per_user_flight_sessions_tvd"].ok
+    assert not broken["per_user_corr_trips_flights"].ok

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -90,10 +88,8 @@ def test_invalid_config_is_a_config_error(config: GenerateConfig) -> None:
 
 
 @pytest.mark.slow
-def test_full_scale_matches_facts_fast_enough() -> None:
-    start = time.perf_counter()
+def test_full_scale_matches_facts() -> None:
+    """Every FACTS.md figure at the real size (the generator's speed is `make bench`'s)."""
     db = generate(GenerateConfig())
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30
     bad = [f for f in fidelity(db) if not f.ok]
     assert not bad, bad
