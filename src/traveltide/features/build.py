@@ -1,103 +1,289 @@
-"""The feature table: one row per user of the cleaned cohort sessions, every feature of CATALOG.
+"""The feature table: one row per user of the cleaned cohort sessions, every feature of CATALOG,
+computed in SQL on the configured engine.
 
-Session, trip and user features come from their own modules; this one joins them, adds the
-features that combine them (recency and RFM scores, rates), checks and summarises the table.
-A value that is undefined for a user (an average over no trips, a share of no sessions) is 0,
-never NaN: the count features say how many trips there were. A NULL in a column a feature
-needs (e.g. seats of a booked flight) is not skipped: it reaches the table as NaN and
-`check_finite` stops the stage naming the feature and a user.
+Session, trip and user modules define each feature once, as SQL over per-user sums of the
+session rows (`rows_sql`: one row per session with its derived values). This module sums them
+per user (`sums_sql`, `sets_sql`, `spread_sql`), adds the features that combine them (recency,
+RFM scores, rates; `table_sql`), checks the written table and summarises it. A value that is
+undefined for a user (an average over no trips, a share of no sessions) is 0, never NULL: the
+count features say how many trips there were. A NULL in a column a feature needs (e.g. seats
+of a booked flight) is not skipped: it reaches the table and `check_finite` stops the stage
+naming the feature and a user, before the table replaces the old one.
+
+On DuckDB the per-user sums run on one thread over the rows sorted by user, start and session:
+they add in that order, so the table is byte-identical for the same sessions in any row order.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import pandas as pd
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from traveltide.config import FeaturesConfig
+from traveltide.engines.base import Engine
 from traveltide.errors import DataError
-from traveltide.features.arrays import ratio
+from traveltide.features import sessions, trips, users
 from traveltide.features.catalog import CATALOG, FEATURE_NAMES, GROUPS
-from traveltide.features.sessions import prepare_sessions, session_features
-from traveltide.features.trips import trip_features, trip_table
-from traveltide.features.users import demographic_features
+from traveltide.features.sql import double, ratio, strict
+from traveltide.geo import AIRPORTS, haversine_km
+
+if TYPE_CHECKING:  # pandas only for the frame API below: the stage never imports it
+    import pandas as pd
+
+ORDER = "user_id, session_start, session_id"
+_MAX = "1.7976931348623157e308"  # the largest double: NaN and infinities compare above it
+# Rank scores: 1..5 by rank quintile, ties at their lowest rank (deterministic).
+SCORES: dict[str, tuple[str, str]] = {
+    "recency_score": ("recency_days", "DESC"),
+    "frequency_score": ("n_trips", "ASC"),
+    "monetary_score": ("total_spend_usd", "ASC"),
+}
 
 
-def _quintile(values: pd.Series, *, ascending: bool = True) -> pd.Series:
-    """Score 1..5 by rank quintile; ties share their minimum rank so the score is deterministic."""
-    ranks = values.rank(method="min", ascending=ascending, pct=True)
-    return np.ceil(ranks * 5).clip(1, 5).astype("int64")
+def combined_features(reference: dt.date) -> dict[str, str]:
+    """The features built from other modules' sums."""
+    ref_day = (reference - dt.date(1970, 1, 1)).days
+    per_km = ratio("ads_sum", "km_sum")
+    return {
+        "recency_days": f"{double(ref_day)} - floor(last_us / 1e6 / {double(86_400.0)})",
+        "cancellation_rate": ratio("cancelled", "trips + cancelled"),
+        "ads_per_km": per_km,
+        "bargain_hunter_index": (
+            f"({per_km}) * ({ratio('offers_f', 'not_cancel')}) * ({ratio('amount_f', 'amounts_f')})"
+        ),
+    }
 
 
-def build_features(sessions: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
-    """The feature table: `user_id` then CATALOG's features, sorted by user_id, no NaN/inf."""
-    s = prepare_sessions(sessions)
-    last_day = s["session_start"].max()
-    if pd.Timestamp(config.reference_date) < last_day.normalize():
+def _score(name: str) -> str:
+    column, direction = SCORES[name]
+    rank = f"rank() OVER (ORDER BY {column} {direction}) / count(*) OVER ()"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE least(greatest(ceil(({rank}) * 5), 1), 5) END"
+    )
+
+
+def definitions(reference: dt.date) -> dict[str, str]:
+    """Every feature's SQL, by name (the RFM scores and their sum are added last)."""
+    found = {
+        **sessions.FEATURES,
+        **trips.FEATURES,
+        **users.features(reference),
+        **combined_features(reference),
+    }
+    return {name: found[name] for name in FEATURE_NAMES if name in found}
+
+
+def _chain(steps: dict[str, str], source: str) -> str:
+    """CTEs adding one column each, in order, so a step may use the ones before it."""
+    ctes, previous = [], source
+    for i, (name, expression) in enumerate(steps.items()):
+        ctes.append(f"step{i} AS (SELECT *, {expression} AS {name} FROM {previous})")
+        previous = f"step{i}"
+    return ",\n".join(ctes) + f",\nlast_step AS (SELECT * FROM {previous})"
+
+
+def rows_sql() -> str:
+    """Each cleaned session with its session, trip and lookup values (view `feature_rows`)."""
+    picked = ", ".join(f"s.{c}" for c in sessions.REQUIRED_COLUMNS)
+    derived = ", ".join(f"{e} AS {n}" for n, e in sessions.ROWS.items())
+    values = ", ".join(f"{e} AS {n}" for n, e in trips.VALUES.items())
+    return f"""
+WITH firsts AS ({sessions.FIRSTS}),
+base AS (
+  SELECT {picked}, d.km AS km_one, a.country AS dest_country, f.first_key
+  FROM sessions s
+  LEFT JOIN distances d ON d.lat1 = s.home_airport_lat AND d.lon1 = s.home_airport_lon
+    AND d.lat2 = s.destination_airport_lat AND d.lon2 = s.destination_airport_lon
+  LEFT JOIN airports a ON a.iata = s.destination_airport
+  LEFT JOIN firsts f ON f.first_trip = s.trip_id
+),
+derived AS (SELECT *, {derived} FROM base),
+{_chain(trips.FLAGS, "derived")}
+SELECT *, {values} FROM last_step
+"""
+
+
+def sums_sql() -> str:
+    """Per-user sums and counts (table `user_sums`), over the rows sorted by user, start and
+    session: run on one thread, the floating-point sums add in that order."""
+    sums = {**sessions.AGGREGATES, **trips.AGGREGATES, **users.AGGREGATES}
+    aggregates = ",\n  ".join(f"{e} AS {n}" for n, e in sums.items())
+    return f"""
+SELECT user_id,
+  {aggregates}
+FROM (SELECT * FROM feature_rows ORDER BY {ORDER}) ordered
+GROUP BY user_id
+"""
+
+
+def sets_sql() -> str:
+    """Per-user medians and distinct counts (table `user_sets`): their order does not matter."""
+    sets = ",\n  ".join(f"{e} AS {n}" for n, e in {**sessions.SETS, **trips.SETS}.items())
+    return f"SELECT user_id AS set_user,\n  {sets}\nFROM feature_rows GROUP BY user_id"
+
+
+def spread_sql() -> str:
+    """Each user's sum of squared deviations of trip lead days from their mean (`lead_ss`)."""
+    return f"""
+SELECT user_id AS spread_user, {strict("sum", "dev * dev")} AS lead_ss
+FROM (
+  SELECT r.user_id, r.session_start, r.session_id, r.lead - a.lead_sum / a.trips AS dev
+  FROM feature_rows r JOIN user_sums a ON a.user_id = r.user_id
+  WHERE r.is_trip
+  ORDER BY r.{ORDER.replace(", ", ", r.")}
+) deviations
+GROUP BY user_id
+"""
+
+
+def table_sql(reference: dt.date) -> str:
+    """The feature table: `user_id`, then CATALOG's features, sorted by user_id."""
+    features = ",\n    ".join(
+        f"CAST({e} AS DOUBLE) AS {n}" for n, e in definitions(reference).items()
+    )
+    scores = ", ".join(f"CAST({_score(n)} AS DOUBLE) AS {n}" for n in SCORES)
+    score_names = ", ".join(SCORES)
+    final = ",\n  ".join(f"CASE WHEN {n} = 0 THEN 0.0 ELSE {n} END AS {n}" for n in FEATURE_NAMES)
+    return f"""
+WITH joined AS (
+  SELECT s.*, t.*, CASE WHEN sp.spread_user IS NULL THEN 0.0 ELSE sp.lead_ss END AS lead_ss
+  FROM user_sums s
+  JOIN user_sets t ON t.set_user = s.user_id
+  LEFT JOIN user_spread sp ON sp.spread_user = s.user_id
+),
+feat AS (
+  SELECT CAST(user_id AS BIGINT) AS user_id,
+    {features}
+  FROM joined
+),
+scores AS (  -- ranked apart: each window then sorts four columns, not the whole table
+  SELECT user_id AS score_user, {scores} FROM feat
+),
+table_ AS (
+  SELECT feat.*, {score_names},
+    recency_score + frequency_score + monetary_score AS rfm_score
+  FROM feat JOIN scores ON scores.score_user = feat.user_id
+)
+SELECT user_id,
+  {final}
+FROM table_
+ORDER BY user_id
+"""
+
+
+def load_lookups(engine: Engine) -> None:
+    """`distances` (km of each home/destination pair in the sessions, by geo.haversine_km: the
+    production database's formula, the same bits on every CPU) and `airports` (countries)."""
+    import numpy as np
+
+    pairs = engine.rows(
+        "SELECT DISTINCT home_airport_lat, home_airport_lon, destination_airport_lat, "
+        "destination_airport_lon FROM sessions WHERE home_airport_lat IS NOT NULL AND "
+        "home_airport_lon IS NOT NULL AND destination_airport_lat IS NOT NULL AND "
+        "destination_airport_lon IS NOT NULL ORDER BY 1, 2, 3, 4"
+    )
+    coords = np.array(pairs, dtype="float64").reshape(-1, 4)
+    km = haversine_km(coords[:, 0], coords[:, 1], coords[:, 2], coords[:, 3])
+    engine.lookup(
+        "distances",
+        {"lat1": "DOUBLE", "lon1": "DOUBLE", "lat2": "DOUBLE", "lon2": "DOUBLE", "km": "DOUBLE"},
+        [(*map(float, pair), float(k)) for pair, k in zip(pairs, km, strict=True)],
+    )
+    engine.lookup(
+        "airports",
+        {"iata": "VARCHAR", "country": "VARCHAR"},
+        [(a.iata, a.country) for a in AIRPORTS],
+    )
+
+
+def check_input(engine: Engine, path: Path, config: FeaturesConfig) -> None:
+    """Clean's sessions as `sessions`: every column features read, keys set, dates anchored."""
+    kinds = engine.load("sessions", path, what="clean's sessions")
+    missing = [c for c in sessions.REQUIRED_COLUMNS if c not in kinds]
+    if missing:
+        raise DataError(f"features: clean's sessions lack column(s) {', '.join(missing)}")
+    n, *keys, last = engine.rows(
+        "SELECT count(*), count(user_id), count(session_start), count(session_id), "
+        "max(session_start) FROM sessions"
+    )[0]
+    if not n:
+        raise DataError("features: the cleaned cohort has no sessions")
+    for key, count in zip(("user_id", "session_start", "session_id"), keys, strict=True):
+        if count < n:
+            raise DataError(f"features: clean's sessions have a NULL {key}")
+    if config.reference_date < last.date():
         raise DataError(
             f"features.reference_date {config.reference_date} is before the last session "
-            f"({last_day.date()}): recency, age and tenure must be anchored after the data"
+            f"({last.date()}): recency, age and tenure must be anchored after the data"
         )
-    sess = session_features(s)
-    trips = trip_features(trip_table(s), sess.index)
-    users = s.drop_duplicates("user_id").set_index("user_id")
-    demo = demographic_features(users, config.reference_date)
-    f = pd.concat([sess, trips, demo], axis=1)
-    ref_day = float(np.datetime64(config.reference_date, "D").astype("int64"))
-    f["recency_days"] = ref_day - f["last_session_day"]
-    f["cancellation_rate"] = ratio(f["n_cancelled_trips"], f["n_trips"] + f["n_cancelled_trips"])
-    f["ads_per_km"] = ratio(f["ads_usd"], f["total_km"])
-    f["bargain_hunter_index"] = (
-        f["ads_per_km"] * f["flight_discount_share"] * f["avg_flight_discount"]
-    )
-    f["recency_score"] = _quintile(f["recency_days"], ascending=False)
-    f["frequency_score"] = _quintile(f["n_trips"].astype("float64"))
-    f["monetary_score"] = _quintile(f["total_spend_usd"])
-    f["rfm_score"] = f["recency_score"] + f["frequency_score"] + f["monetary_score"]
-    table = f[list(FEATURE_NAMES)].astype("float64") + 0.0  # + 0.0 turns -0.0 into 0.0
-    table.index.name = "user_id"
-    table = table.reset_index()
-    table["user_id"] = table["user_id"].astype("int64")
-    check_finite(table)
-    return table
 
 
-def check_finite(table: pd.DataFrame) -> None:
+def check_finite(engine: Engine, view: str) -> None:
     """Every feature is a finite number; else name the feature(s), a user_id and how many."""
-    values = table[list(FEATURE_NAMES)].to_numpy(float)
-    bad = ~np.isfinite(values)
-    if not bad.any():
+    bad = {n: f"NOT coalesce(abs({n}) <= {_MAX}, false)" for n in FEATURE_NAMES}
+    counts = ", ".join(f"count_if({b}), min(CASE WHEN {b} THEN user_id END)" for b in bad.values())
+    row = engine.rows(f"SELECT {counts} FROM {view}")[0]
+    found = [(n, row[2 * i], row[2 * i + 1]) for i, n in enumerate(FEATURE_NAMES) if row[2 * i]]
+    if not found:
         return
-    cols = np.flatnonzero(bad.any(axis=0))
-    col = int(cols[0])
-    rows = np.flatnonzero(bad[:, col])
-    others = [FEATURE_NAMES[c] for c in cols[1:]]
+    name, users_bad, user = found[0]
+    others = [n for n, _, _ in found[1:]]
     also = f"; also NaN or infinite: {', '.join(others)}" if others else ""
     raise DataError(
-        f"features: '{FEATURE_NAMES[col]}' is NaN or infinite for {len(rows)} user(s), "
-        f"e.g. user_id {int(table['user_id'].iloc[rows[0]])} (a NULL in a column it needs)"
-        f"{also}"
+        f"features: '{name}' is NaN or infinite for {users_bad} user(s), "
+        f"e.g. user_id {user} (a NULL in a column it needs){also}"
     )
 
 
-def feature_metrics(table: pd.DataFrame) -> dict[str, Any]:
+def feature_metrics(engine: Engine, view: str) -> dict[str, Any]:
     """metrics/features.json: size, users without trips, share of zero values per group.
 
     `constant_features` lists features with one value for every user: they carry no
     information for clustering in this cohort.
     """
-    values = table[list(FEATURE_NAMES)]
-    zero = values.eq(0.0).mean()
-    by_group = {
-        group: round(float(zero[[f.name for f in CATALOG if f.group == group]].mean()), 6)
-        for group in GROUPS
-    }
-    constant = [name for name in FEATURE_NAMES if values[name].nunique() <= 1]
+    parts = ", ".join(f"count_if({n} = 0), count(DISTINCT {n})" for n in FEATURE_NAMES)
+    n_users, no_trips, *row = engine.rows(
+        f"SELECT count(*), count_if(n_trips = 0), {parts} FROM {view}"
+    )[0]
+    zero = {n: row[2 * i] / n_users for i, n in enumerate(FEATURE_NAMES)}
+    by_group = {}
+    for group in GROUPS:
+        shares = [zero[f.name] for f in CATALOG if f.group == group]
+        by_group[group] = round(sum(shares) / len(shares), 6)
     return {
-        "n_users": len(table),
+        "n_users": int(n_users),
         "n_features": len(FEATURE_NAMES),
-        "n_users_without_trips": int((values["n_trips"] == 0).sum()),
+        "n_users_without_trips": int(no_trips),
         "zero_share": by_group,
-        "constant_features": constant,
+        "constant_features": [n for i, n in enumerate(FEATURE_NAMES) if row[2 * i + 1] <= 1],
     }
+
+
+def features_file(
+    engine: Engine, sessions_path: Path, target: Path, config: FeaturesConfig
+) -> dict[str, Any]:
+    """Clean's sessions (Parquet) -> the feature table `target` (Parquet); its metrics."""
+    check_input(engine, sessions_path, config)
+    load_lookups(engine)
+    engine.view("feature_rows", rows_sql())
+    engine.table("user_sums", sums_sql(), serial=True)
+    engine.table("user_sets", sets_sql())
+    engine.table("user_spread", spread_sql(), serial=True)
+    metrics: dict[str, Any] = {}
+
+    def check(view: str) -> None:
+        check_finite(engine, view)
+        metrics.update(feature_metrics(engine, view))
+
+    engine.write(table_sql(config.reference_date), target, check=check)
+    return metrics
+
+
+def build_features(sessions_frame: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
+    """The feature table of clean's sessions given as a frame (notebooks, tests): the stage's
+    query on DuckDB (traveltide.features.frames)."""
+    from traveltide.features.frames import run_on_frame
+
+    table, _ = run_on_frame(sessions_frame, lambda e, s, t: features_file(e, s, t, config))
+    return table.astype({"user_id": "int64"})

@@ -12,9 +12,10 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the features stage writes catalog.csv without pandas (`catalog_csv`)
+    import pandas as pd
 
 LONG_SESSION_SECONDS = 300.0  # about the 96th percentile of cohort session durations
 LAST_MINUTE_DAYS = 7.0
@@ -293,11 +294,25 @@ FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in CATALOG)
 
 
 def catalog_frame() -> pd.DataFrame:
-    """CATALOG as a table (name, group, definition, unit), for catalog.csv."""
+    """CATALOG as a table (name, group, definition, unit), as catalog.csv holds it."""
+    import pandas as pd
+
     return pd.DataFrame(
         [(f.name, f.group, f.definition, f.unit) for f in CATALOG],
         columns=["name", "group", "definition", "unit"],
     )
+
+
+def catalog_csv() -> str:
+    """catalog.csv: CATALOG as CSV text (pandas' `to_csv` format, without importing pandas)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "group", "definition", "unit"])
+    writer.writerows((f.name, f.group, f.definition, f.unit) for f in CATALOG)
+    return out.getvalue()
 
 
 def catalog_markdown() -> str:
@@ -319,6 +334,9 @@ def catalog_markdown() -> str:
         "An average or share over nothing (no trips, no flights, no discount offered) is 0, "
         "never NaN; a NULL in a column a feature needs stops the stage with the feature and a "
         "user_id.",
+        "",
+        "Each definition is computed once, as SQL (`src/traveltide/features/`: sessions.py, "
+        "trips.py, users.py, build.py), on DuckDB or on Spark ([Spark](spark.md)).",
         "",
         "| name | group | definition | unit |",
         "|---|---|---|---|",

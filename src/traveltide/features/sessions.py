@@ -1,27 +1,14 @@
-"""Session features: reading and ordering clean's sessions, then browsing behaviour,
-discount exposure and cancellations per user.
+"""Session features: browsing behaviour, discount exposure and cancellations per user, as SQL.
 
-Rows are sorted by user_id, session_start, session_id before anything is summed, so the float
-sums add in one fixed order: the table is byte-identical for the same sessions in any row order.
+`ROWS` derives each session's values (one row per cleaned session, view `sessions`),
+`AGGREGATES` sums them per user, and `FEATURES` turns the sums into the catalog's features.
+The trip and user modules add theirs to the same three steps (traveltide.features.build).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-
-from traveltide.errors import DataError
-from traveltide.features.arrays import (
-    DAY_SECONDS,
-    epoch_seconds,
-    flag,
-    floats,
-    ratio,
-    sorted_groups,
-)
 from traveltide.features.catalog import LONG_SESSION_SECONDS
+from traveltide.features.sql import DAY_US, double, flag, ratio, strict
 
 # Columns of clean's sessions table that the features read.
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -64,108 +51,77 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "hotel_per_room_usd",
 )
 
+# The earliest booking session of each trip_id (a trip booked twice counts once), by user,
+# start and session: a per-trip minimum joined back (`first_key`), far cheaper than a window.
+FIRSTS = (
+    "SELECT trip_id AS first_trip, "
+    "min({'u': user_id, 's': session_start, 'i': session_id}) AS first_key "
+    f"FROM sessions WHERE {flag('is_booking')} GROUP BY trip_id"
+)
 
-def read_sessions(path: str | Path) -> pd.DataFrame:
-    """Clean's sessions, only the columns features read (a third less memory at full scale)."""
-    import pyarrow.parquet as pq
+# Per session (`day`: days since 1970-01-01, a Thursday, so (day + 3) % 7 is 0 on Mondays).
+ROWS: dict[str, str] = {
+    "start_us": "epoch_us(session_start)",
+    "day": f"epoch_us(session_start) // {DAY_US}",
+    "cancel": flag("cancellation"),
+    "booking": flag("is_booking"),
+    "offer_f": f"{flag('flight_discount')} AND NOT {flag('cancellation')}",
+    "offer_h": f"{flag('hotel_discount')} AND NOT {flag('cancellation')}",
+    "first_booking": f"{flag('is_booking')} AND coalesce(first_key.i = session_id, false)",
+}
 
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: missing input (clean's sessions); run `dvc repro` to rebuild it")
-    present = set(pq.read_schema(path).names)
-    return pd.read_parquet(path, columns=[c for c in REQUIRED_COLUMNS if c in present])
+AGGREGATES: dict[str, str] = {
+    "n": "count(*)",
+    "clicks": strict("sum", "page_clicks"),
+    "clicks_max": strict("max", "page_clicks"),
+    "seconds": strict("sum", "session_seconds"),
+    "long_sessions": f"count_if(session_seconds > {double(LONG_SESSION_SECONDS)})",
+    "bookings": "count_if(booking)",
+    "browse_only": "count_if(trip_id IS NULL)",
+    "weekend": "count_if((day + 3) % 7 >= 5)",
+    "weekend_bookings": "count_if((day + 3) % 7 >= 5 AND booking)",
+    "first_us": "min(start_us)",
+    "last_us": "max(start_us)",
+    "not_cancel": "count_if(NOT cancel)",
+    "offers_f": "count_if(offer_f)",
+    "offers_h": "count_if(offer_h)",
+    "amount_f": "sum(coalesce(flight_discount_amount, 0.0))",
+    "amounts_f": "count(flight_discount_amount)",
+    "amount_h": "sum(coalesce(hotel_discount_amount, 0.0))",
+    "amounts_h": "count(hotel_discount_amount)",
+    "used_f": f"count_if(offer_f AND booking AND {flag('flight_booked')})",
+    "used_h": f"count_if(offer_h AND booking AND {flag('hotel_booked')})",
+    "cancelled": f"count_if(first_booking AND {flag('trip_cancelled')})",
+}
 
+# Aggregates that sort or hash values within each user: a query of their own, which costs far
+# less than folding them into AGGREGATES (traveltide.features.build).
+SETS: dict[str, str] = {
+    "clicks_median": strict("median", "page_clicks"),
+    "weeks": "count(DISTINCT (day + 3) // 7)",  # calendar weeks, Monday to Sunday
+    "months": "count(DISTINCT year(session_start) * 12 + month(session_start))",
+}
 
-def prepare_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The columns features read, sorted by user_id, session_start, session_id, plus
-    `first_booking`: the row is the earliest booking session of its trip_id.
-
-    Sorting first makes every per-user float sum add in the same order whatever the row order
-    of the input, so the feature table is byte-identical for the same sessions.
-    """
-    if sessions.empty:
-        raise DataError("features: the cleaned cohort has no sessions")
-    missing = [c for c in REQUIRED_COLUMNS if c not in sessions.columns]
-    if missing:
-        raise DataError(f"features: clean's sessions lack column(s) {', '.join(missing)}")
-    for key in ("user_id", "session_start", "session_id"):
-        if sessions[key].isna().any():
-            raise DataError(f"features: clean's sessions have a NULL {key}")
-    s = sessions[list(REQUIRED_COLUMNS)].reset_index(drop=True)
-    s["user_id"] = s["user_id"].astype("int64")
-    user = s["user_id"].to_numpy()
-    start = s["session_start"].to_numpy("datetime64[us]").astype("int64")
-    du, ds = np.diff(user), np.diff(start)
-    if not ((du > 0) | ((du == 0) & (ds > 0))).all():  # not already strictly in order
-        order = np.lexsort((start, user))
-        if ((np.diff(user[order]) == 0) & (np.diff(start[order]) == 0)).any():
-            # Same user and start: only then is the (costly) string sort on session_id needed.
-            keys = s[["user_id", "session_start", "session_id"]].astype({"session_id": str})
-            order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
-        s = s.take(order).reset_index(drop=True)
-    booking = np.flatnonzero(flag(s["is_booking"]))
-    first = np.zeros(len(s), dtype=bool)
-    first[booking[~s["trip_id"].iloc[booking].duplicated().to_numpy()]] = True
-    s["first_booking"] = first
-    return s
-
-
-def session_features(s: pd.DataFrame) -> pd.DataFrame:
-    """Browsing behaviour, discount exposure and cancellations (`s` from prepare_sessions)."""
-    user = s["user_id"].to_numpy()
-    g = sorted_groups(user)
-    new_user = np.r_[True, user[1:] != user[:-1]]
-    start = s["session_start"]
-    start_s = epoch_seconds(start)
-    cancel = flag(s["cancellation"])
-    booking = flag(s["is_booking"])
-    weekend = (start.dt.dayofweek >= 5).to_numpy(bool)
-    seconds = floats(s["session_seconds"])
-    clicks = floats(s["page_clicks"])
-    offer_f = flag(s["flight_discount"]) & ~cancel
-    offer_h = flag(s["hotel_discount"]) & ~cancel
-    f_amount = floats(s["flight_discount_amount"])
-    h_amount = floats(s["hotel_discount_amount"])
-    day = start.to_numpy("datetime64[us]").astype("datetime64[D]").astype("int64")
-    week = (day + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Monday
-    month = (start.dt.year * 12 + start.dt.month).to_numpy("int64")
-    new_week = new_user | np.r_[True, week[1:] != week[:-1]]  # rows are in time order
-    new_month = new_user | np.r_[True, month[1:] != month[:-1]]
-    cancelled = s["first_booking"].to_numpy(bool) & flag(s["trip_cancelled"])
-    n = g.count()
-    n_booking = g.total(booking)
-    not_cancel = g.total(~cancel)
-    n_offer_f, n_offer_h = g.total(offer_f), g.total(offer_h)
-    first_row = np.flatnonzero(new_user)
-    last_row = np.r_[first_row[1:], len(user)] - 1
-    out = {
-        "n_sessions": n,
-        "total_page_clicks": g.total(clicks),
-        "avg_page_clicks": ratio(g.total(clicks), n),
-        "median_page_clicks": pd.Series(clicks).groupby(g.codes).median(skipna=False).to_numpy(),
-        "max_page_clicks": np.maximum.reduceat(clicks, first_row),
-        "avg_session_seconds": ratio(g.total(seconds), n),
-        "long_session_share": ratio(g.total(seconds > LONG_SESSION_SECONDS), n),
-        "conversion_rate": ratio(n_booking, n),
-        "browse_only_ratio": ratio(g.total(s["trip_id"].isna().to_numpy(bool)), n),
-        "weekend_share": ratio(g.total(weekend), n),
-        "weekend_booking_share": ratio(g.total(weekend & booking), n_booking),
-        "sessions_per_active_week": ratio(n, g.total(new_week)),
-        "sessions_per_active_month": ratio(n, g.total(new_month)),
-        "active_span_days": (start_s[last_row] - start_s[first_row]) / DAY_SECONDS,
-        "flight_discount_share": ratio(n_offer_f, not_cancel),
-        "hotel_discount_share": ratio(n_offer_h, not_cancel),
-        "avg_flight_discount": ratio(
-            g.total(np.nan_to_num(f_amount)), g.total(~np.isnan(f_amount))
-        ),
-        "avg_hotel_discount": ratio(g.total(np.nan_to_num(h_amount)), g.total(~np.isnan(h_amount))),
-        "flight_discount_used_share": ratio(
-            g.total(offer_f & booking & flag(s["flight_booked"])), n_offer_f
-        ),
-        "hotel_discount_used_share": ratio(
-            g.total(offer_h & booking & flag(s["hotel_booked"])), n_offer_h
-        ),
-        "n_cancelled_trips": g.total(cancelled),
-        "last_session_day": np.floor(start_s[last_row] / DAY_SECONDS),  # since 1970-01-01
-    }
-    return pd.DataFrame(out, index=pd.Index(g.ids, name="user_id"))
+FEATURES: dict[str, str] = {
+    "n_sessions": "n",
+    "total_page_clicks": "clicks",
+    "avg_page_clicks": ratio("clicks", "n"),
+    "median_page_clicks": "clicks_median",
+    "max_page_clicks": "clicks_max",
+    "avg_session_seconds": ratio("seconds", "n"),
+    "long_session_share": ratio("long_sessions", "n"),
+    "conversion_rate": ratio("bookings", "n"),
+    "browse_only_ratio": ratio("browse_only", "n"),
+    "weekend_share": ratio("weekend", "n"),
+    "weekend_booking_share": ratio("weekend_bookings", "bookings"),
+    "sessions_per_active_week": ratio("n", "weeks"),
+    "sessions_per_active_month": ratio("n", "months"),
+    "active_span_days": f"(last_us / 1e6 - first_us / 1e6) / {double(86_400.0)}",
+    "flight_discount_share": ratio("offers_f", "not_cancel"),
+    "hotel_discount_share": ratio("offers_h", "not_cancel"),
+    "avg_flight_discount": ratio("amount_f", "amounts_f"),
+    "avg_hotel_discount": ratio("amount_h", "amounts_h"),
+    "flight_discount_used_share": ratio("used_f", "offers_f"),
+    "hotel_discount_used_share": ratio("used_h", "offers_h"),
+    "n_cancelled_trips": "cancelled",
+}

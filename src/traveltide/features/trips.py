@@ -1,172 +1,148 @@
-"""Trip features: one row per trip booked in the window and not cancelled, then counts,
-spend, party size, distance, destinations and booking habits per user."""
+"""Trip features: counts, spend, party size, distance, destinations and booking habits per user,
+as SQL over the same session rows (traveltide.features.build).
+
+A trip is the first booking session of a trip_id, booked in the window and not cancelled
+(`is_trip`); its flight or hotel stay counts when the session booked it and its row joined.
+Every other session row holds 0 in each trip value, so per-user sums over all rows are sums
+over trips, and users without trips get 0. Distance comes from the `distances` lookup
+(geo.haversine_km of each home/destination pair) and a destination's country from `airports`.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
-from traveltide.features.arrays import (
-    DAY_SECONDS,
-    UserGroups,
-    epoch_seconds,
-    flag,
-    floats,
-    per_distinct,
-    ratio,
-)
 from traveltide.features.catalog import LAST_MINUTE_DAYS
-from traveltide.geo import AIRPORTS, haversine_km
+from traveltide.features.sql import double, flag, ratio, seconds, strict
 
-_COUNTRY_OF_AIRPORT: dict[str, str] = {a.iata: a.country for a in AIRPORTS}
+_DAY_S = double(86_400.0)
 
-
-def _hotel_city(name: str) -> str:
-    """'<Brand> - <city>' -> 'city' (the whole name when it has no ' - ')."""
-    return name.rsplit(" - ", 1)[-1].strip().lower()
-
-
-def trip_table(s: pd.DataFrame) -> pd.DataFrame:
-    """One row per trip (non-cancelled, booked in the window) with its derived values."""
-    trips = s[s["first_booking"].to_numpy(bool) & ~flag(s["trip_cancelled"])]
-    flight_row = (
-        trips["departure_time"].notna()
-        | trips["base_fare_usd"].notna()
-        | trips["destination_airport"].notna()
-        | trips["origin_airport"].notna()
-    )
-    hotel_row = (
-        trips["hotel_name"].notna() | trips["nights"].notna() | trips["check_in_time"].notna()
-    )
-    flight = flag(trips["flight_booked"]) & flight_row.to_numpy(bool)
-    hotel = flag(trips["hotel_booked"]) & hotel_row.to_numpy(bool)
-    fare = floats(trips["base_fare_usd"])
-    seats = floats(trips["seats"])
-    departure = epoch_seconds(trips["departure_time"])
-    back = epoch_seconds(trips["return_time"])
-    round_trip = flight & ~np.isnan(back)
-    km_one = haversine_km(
-        floats(trips["home_airport_lat"]),
-        floats(trips["home_airport_lon"]),
-        floats(trips["destination_airport_lat"]),
-        floats(trips["destination_airport_lon"]),
-    )
-    f_disc = np.nan_to_num(floats(trips["flight_discount_amount"]))
-    h_disc = np.nan_to_num(floats(trips["hotel_discount_amount"]))
-    price = floats(trips["hotel_per_room_usd"])
-    rooms = floats(trips["rooms"])
-    nights = floats(trips["nights"])
-    gross_hotel = price * rooms * nights
-    booked_at = epoch_seconds(trips["session_start"])
-    check_in = epoch_seconds(trips["check_in_time"])
-    lead = (np.where(flight, departure, check_in) - booked_at) / DAY_SECONDS
-    city = np.where(
-        flight,
-        per_distinct(trips["destination"], lambda c: c.strip().lower()),
-        per_distinct(trips["hotel_name"], _hotel_city),
-    )
-    dest_country = per_distinct(trips["destination_airport"], _COUNTRY_OF_AIRPORT.get)
-    home = trips["home_country"].to_numpy(object)
-    known = flight & pd.notna(dest_country) & pd.notna(home)
-    with np.errstate(divide="ignore", invalid="ignore"):  # rows without flight: 0 seats
-        fare_per_seat = fare / seats
-
-    def on(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """values where mask, else 0 (NaN inside the mask stays NaN)."""
-        return np.where(mask, values, 0.0)
-
-    return pd.DataFrame(
-        {
-            "user_id": trips["user_id"].to_numpy(),
-            "booked_at": booked_at,
-            "flight": flight,
-            "hotel": hotel,
-            "package": flight & hotel,
-            "flight_only": flight & ~hotel,
-            "hotel_only": hotel & ~flight,
-            "fare": on(flight, fare),
-            "fare_per_seat": on(flight, fare_per_seat),
-            "seats": on(flight, seats),
-            "bags": on(flight, floats(trips["checked_bags"])),
-            "one_way": flight & ~round_trip,
-            "round_trip": round_trip,
-            "trip_days": on(round_trip, (back - departure) / DAY_SECONDS),
-            "km": on(flight, km_one * np.where(round_trip, 2.0, 1.0)),
-            "km_one": on(flight, km_one),
-            "known_country": known,
-            "abroad": known & (dest_country != home),
-            "ads": on(flight, f_disc * fare),
-            "flight_spend": on(flight, fare * (1.0 - f_disc)),
-            "price": on(hotel, price),
-            "rooms": on(hotel, rooms),
-            "nights": on(hotel, nights),
-            "hotel_spend": on(hotel, gross_hotel * (1.0 - h_disc)),
-            "hotel_discount": on(hotel, gross_hotel * h_disc),
-            "discounted": (flight & (f_disc > 0)) | (hotel & (h_disc > 0)),
-            "lead": lead,
-            "last_minute": lead < LAST_MINUTE_DAYS,
-            "city": pd.factorize(city)[0],  # -1: unknown
-        }
-    ).reset_index(drop=True)
+# Flags, in the order they build on each other (a later one may use an earlier one).
+FLAGS: dict[str, str] = {
+    "is_trip": f"first_booking AND NOT {flag('trip_cancelled')}",
+    "flight": (
+        f"is_trip AND {flag('flight_booked')} AND (departure_time IS NOT NULL OR "
+        "base_fare_usd IS NOT NULL OR destination_airport IS NOT NULL OR "
+        "origin_airport IS NOT NULL)"
+    ),
+    "hotel": (
+        f"is_trip AND {flag('hotel_booked')} AND (hotel_name IS NOT NULL OR "
+        "nights IS NOT NULL OR check_in_time IS NOT NULL)"
+    ),
+    "round_trip": "flight AND return_time IS NOT NULL",
+    "f_disc": "coalesce(flight_discount_amount, 0.0)",
+    "h_disc": "coalesce(hotel_discount_amount, 0.0)",
+    "gross": "hotel_per_room_usd * rooms * nights",
+    "lead": (
+        f"CASE WHEN is_trip THEN ((CASE WHEN flight THEN {seconds('departure_time')} "
+        f"ELSE {seconds('check_in_time')} END) - start_us / 1e6) / {_DAY_S} ELSE 0.0 END"
+    ),
+}
 
 
-def trip_features(trips: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """Per-user trip counts, spend, party size, distance and habits (0 for users without trips).
+def _on(flag_name: str, value: str, zero: str = "0.0") -> str:
+    return f"CASE WHEN {flag_name} THEN {value} ELSE {zero} END"
 
-    `trips` from trip_table, `index` the sorted user_ids of the cohort.
-    """
-    ids = index.to_numpy()
-    g = UserGroups(ids=ids, codes=np.searchsorted(ids, trips["user_id"].to_numpy()))
 
-    def total(col: str) -> np.ndarray:
-        return g.total(trips[col].to_numpy("float64"))
+# Per session row: 0 unless it is a trip (with a flight / hotel stay).
+VALUES: dict[str, str] = {
+    "fare": _on("flight", "base_fare_usd"),
+    "fare_per_seat": _on("flight", "base_fare_usd / NULLIF(seats, 0)"),
+    "seats_f": _on("flight", "seats", "0"),
+    "bags": _on("flight", "checked_bags", "0"),
+    "trip_days": _on(
+        "round_trip", f"({seconds('return_time')} - {seconds('departure_time')}) / {_DAY_S}"
+    ),
+    "km": _on("flight", "km_one * CASE WHEN round_trip THEN 2.0 ELSE 1.0 END"),
+    "km_flight": _on("flight", "km_one"),
+    "known": "flight AND dest_country IS NOT NULL AND home_country IS NOT NULL",
+    "ads": _on("flight", "f_disc * base_fare_usd"),
+    "flight_spend": _on("flight", "base_fare_usd * (1.0 - f_disc)"),
+    "price": _on("hotel", "hotel_per_room_usd"),
+    "rooms_h": _on("hotel", "rooms", "0"),
+    "nights_h": _on("hotel", "nights", "0"),
+    "hotel_spend": _on("hotel", "gross * (1.0 - h_disc)"),
+    "hotel_saving": _on("hotel", "gross * h_disc"),
+    "city": (
+        "CASE WHEN NOT is_trip THEN NULL WHEN flight THEN lower(trim(destination)) "
+        "ELSE lower(trim(regexp_replace(hotel_name, '^.* - ', ''))) END"
+    ),
+}
 
-    n_trips = g.count()
-    n_flights, n_hotels = total("flight"), total("hotel")
-    lead = trips["lead"].to_numpy("float64")
-    avg_lead = ratio(g.total(lead), n_trips)
-    lead_ss = g.total((lead - avg_lead[g.codes]) ** 2)
-    booked_at = trips["booked_at"].to_numpy("float64")
-    span = g.extreme(booked_at, largest=True) - g.extreme(booked_at, largest=False)
-    city = trips["city"].to_numpy()
-    n_city = int(city.max()) + 1 if len(city) else 0
-    pairs = np.unique(g.codes[city >= 0] * n_city + city[city >= 0])
-    spend = total("flight_spend") + total("hotel_spend")
-    out = {
-        "n_trips": n_trips,
-        "n_flights": n_flights,
-        "n_hotels": n_hotels,
-        "n_flight_only_trips": total("flight_only"),
-        "n_hotel_only_trips": total("hotel_only"),
-        "package_share": ratio(total("package"), n_trips),
-        "flight_spend_usd": total("flight_spend"),
-        "hotel_spend_usd": total("hotel_spend"),
-        "total_spend_usd": spend,
-        "spend_per_trip_usd": ratio(spend, n_trips),
-        "avg_base_fare_usd": ratio(total("fare"), n_flights),
-        "avg_fare_per_seat_usd": ratio(total("fare_per_seat"), n_flights),
-        "avg_hotel_price_usd": ratio(total("price"), n_hotels),
-        "avg_seats": ratio(total("seats"), n_flights),
-        "avg_bags": ratio(total("bags"), n_flights),
-        "total_checked_bags": total("bags"),
-        "one_way_share": ratio(total("one_way"), n_flights),
-        "avg_trip_days": ratio(total("trip_days"), total("round_trip")),
-        "avg_rooms": ratio(total("rooms"), n_hotels),
-        "avg_nights": ratio(total("nights"), n_hotels),
-        "total_nights": total("nights"),
-        "total_km": total("km"),
-        "avg_km": ratio(total("km"), n_flights),
-        "max_flight_km": g.extreme(trips["km_one"].to_numpy("float64"), largest=True),
-        "n_destinations": np.bincount(pairs // max(n_city, 1), minlength=g.n).astype("float64"),
-        "international_share": ratio(total("abroad"), total("known_country")),
-        "avg_days_between_trips": ratio(
-            np.where(n_trips > 0, span / DAY_SECONDS, 0.0), np.maximum(n_trips - 1, 0)
-        ),
-        "avg_lead_days": avg_lead,
-        "std_lead_days": np.sqrt(ratio(lead_ss, n_trips)),
-        "last_minute_share": ratio(total("last_minute"), n_trips),
-        "discounted_trip_share": ratio(total("discounted"), n_trips),
-        "ads_usd": total("ads"),
-        "hotel_discount_usd": total("hotel_discount"),
-    }
-    return pd.DataFrame(out, index=index)
+AGGREGATES: dict[str, str] = {
+    "trips": "count_if(is_trip)",
+    "flights": "count_if(flight)",
+    "hotels": "count_if(hotel)",
+    "flight_only": "count_if(flight AND NOT hotel)",
+    "hotel_only": "count_if(hotel AND NOT flight)",
+    "packages": "count_if(flight AND hotel)",
+    **{
+        f"{name}_sum": strict("sum", name)
+        for name in (
+            "fare",
+            "fare_per_seat",
+            "seats_f",
+            "bags",
+            "trip_days",
+            "km",
+            "ads",
+            "flight_spend",
+            "price",
+            "rooms_h",
+            "nights_h",
+            "hotel_spend",
+            "hotel_saving",
+            "lead",
+        )
+    },
+    "km_max": strict("max", "km_flight"),
+    "one_way": "count_if(flight AND NOT round_trip)",
+    "round_trips": "count_if(round_trip)",
+    "known_country": "count_if(known)",
+    "abroad": "count_if(known AND dest_country <> home_country)",
+    "discounted": "count_if((flight AND f_disc > 0) OR (hotel AND h_disc > 0))",
+    "last_minute": f"count_if(is_trip AND lead < {double(LAST_MINUTE_DAYS)})",
+    "first_trip_us": "min(CASE WHEN is_trip THEN start_us END)",
+    "last_trip_us": "max(CASE WHEN is_trip THEN start_us END)",
+}
+
+SETS: dict[str, str] = {"destinations": "count(DISTINCT city)"}
+
+_SPEND = "(flight_spend_sum + hotel_spend_sum)"
+_SPAN_DAYS = (
+    f"CASE WHEN trips > 0 THEN (last_trip_us / 1e6 - first_trip_us / 1e6) / {_DAY_S} ELSE 0.0 END"
+)
+
+FEATURES: dict[str, str] = {
+    "avg_lead_days": ratio("lead_sum", "trips"),
+    "std_lead_days": f"sqrt({ratio('lead_ss', 'trips')})",  # lead_ss: build.SPREAD
+    "last_minute_share": ratio("last_minute", "trips"),
+    "n_trips": "trips",
+    "n_flights": "flights",
+    "n_hotels": "hotels",
+    "n_flight_only_trips": "flight_only",
+    "n_hotel_only_trips": "hotel_only",
+    "package_share": ratio("packages", "trips"),
+    "flight_spend_usd": "flight_spend_sum",
+    "hotel_spend_usd": "hotel_spend_sum",
+    "total_spend_usd": _SPEND,
+    "spend_per_trip_usd": ratio(_SPEND, "trips"),
+    "avg_base_fare_usd": ratio("fare_sum", "flights"),
+    "avg_fare_per_seat_usd": ratio("fare_per_seat_sum", "flights"),
+    "avg_hotel_price_usd": ratio("price_sum", "hotels"),
+    "avg_seats": ratio("seats_f_sum", "flights"),
+    "avg_bags": ratio("bags_sum", "flights"),
+    "total_checked_bags": "bags_sum",
+    "one_way_share": ratio("one_way", "flights"),
+    "avg_trip_days": ratio("trip_days_sum", "round_trips"),
+    "avg_rooms": ratio("rooms_h_sum", "hotels"),
+    "avg_nights": ratio("nights_h_sum", "hotels"),
+    "total_nights": "nights_h_sum",
+    "total_km": "km_sum",
+    "avg_km": ratio("km_sum", "flights"),
+    "max_flight_km": "km_max",
+    "n_destinations": "destinations",
+    "international_share": ratio("abroad", "known_country"),
+    "avg_days_between_trips": ratio(_SPAN_DAYS, "greatest(trips - 1, 0)"),
+    "discounted_trip_share": ratio("discounted", "trips"),
+    "ads_usd": "ads_sum",
+    "hotel_discount_usd": "hotel_saving_sum",
+}

@@ -1,28 +1,32 @@
-"""User features: age, family and tenure from the user's own record."""
+"""User features: age, family and tenure from the user's own record, as SQL (the user's
+columns repeat on each of their sessions; traveltide.features.build)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
+from traveltide.features.sql import DAY_US, double, flag
 
-from traveltide.features.arrays import flag
+AGGREGATES: dict[str, str] = {
+    "birthdate": "min(birthdate)",
+    "married": f"bool_or({flag('married')})",
+    "has_children": f"bool_or({flag('has_children')})",
+    "sign_up_us": "min(epoch_us(sign_up_date))",
+}
 
 
-def demographic_features(users: pd.DataFrame, reference: dt.date) -> pd.DataFrame:
-    """Age, family and tenure, anchored at the reference date."""
-    ref = pd.Timestamp(reference)
-    birth = users["birthdate"]
-    had_birthday = (birth.dt.month < ref.month) | (
-        (birth.dt.month == ref.month) & (birth.dt.day <= ref.day)
+def features(reference: dt.date) -> dict[str, str]:
+    """Age, family and tenure anchored at the reference date (a birthday on it counts)."""
+    ref_us = (reference - dt.date(1970, 1, 1)).days * DAY_US
+    had_birthday = (
+        f"month(birthdate) < {reference.month} OR "
+        f"(month(birthdate) = {reference.month} AND day(birthdate) <= {reference.day})"
     )
-    age = ref.year - birth.dt.year - (~had_birthday).astype("float64")
-    return pd.DataFrame(
-        {
-            "age_years": age.astype("float64"),
-            "married": flag(users["married"]).astype("float64"),
-            "has_children": flag(users["has_children"]).astype("float64"),
-            "tenure_days": (ref - users["sign_up_date"]).dt.days.astype("float64"),
-        },
-        index=users.index,
-    )
+    return {
+        "age_years": (
+            f"{reference.year} - year(birthdate) - CASE WHEN {had_birthday} THEN 0 ELSE 1 END"
+        ),
+        "married": "CASE WHEN married THEN 1.0 ELSE 0.0 END",
+        "has_children": "CASE WHEN has_children THEN 1.0 ELSE 0.0 END",
+        "tenure_days": f"floor(({ref_us} - sign_up_us) / {double(DAY_US)})",
+    }

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from feature_cases import expected_tiny, sk_km, tiny_features
+from traveltide.engines.duck import DuckDBEngine
 from traveltide.features.build import feature_metrics
 from traveltide.features.catalog import CATALOG, FEATURE_NAMES, GROUPS
 from traveltide.geo import haversine_km
+from traveltide.io import write_parquet
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +52,13 @@ def test_zero_trip_user_gets_zeros_not_nan(tiny):
             assert row[f.name] == 0.0, f.name
 
 
-def test_feature_metrics(tiny):
+def test_feature_metrics(tiny, tmp_path):
     table = tiny.reset_index()
-    m = feature_metrics(table)
+    write_parquet(table, tmp_path / "t.parquet")
+    engine = DuckDBEngine()
+    engine.load("t", tmp_path / "t.parquet", what="a test")
+    m = feature_metrics(engine, "t")
+    engine.close()
     assert m["n_users"] == 3 and m["n_features"] == len(FEATURE_NAMES)
     assert m["n_users_without_trips"] == 2
     for group in GROUPS:
