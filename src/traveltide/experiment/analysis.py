@@ -1,51 +1,52 @@
-"""The analysis of an A/B/C test: SRM, omnibus chi-square, every comparison, the verdict.
+"""The analysis of an A/B/C test: SRM, omnibus chi-square, every comparison, guardrails, verdict.
 
-Primary metric: conversion, adjusted (Holm or Benjamini-Hochberg) over one family: each
-treatment vs control and the direct B vs A. Secondary metric: revenue per user, corrected the
-same way as its own family. The shape follows GrowthBook's statistics engine: results are
-frozen dataclasses, and statistical edge cases (empty arm, no conversions, zero variance, a
-missing control) come back as results whose ``error``/``note`` says so, with NaN figures.
-Contract errors (bad weights, a malformed table) raise ConfigError or DataError.
+Metrics per user: conversion, revenue (capped at a pooled quantile), net value (revenue minus
+the perk's cost when the user converts). Comparisons: each treatment vs control, and the
+direct B vs A, on the users whose perks differ between A and B (triggered) when the table
+says which those are, with the all-users B vs A reported beside it. Each metric's p-values are
+adjusted (Holm or Benjamini-Hochberg) over that family; the verdict uses the decision metric
+(regression-adjusted when covariates are given). The shape follows GrowthBook's statistics
+engine: results are frozen dataclasses, and statistical edge cases (empty arm, no
+conversions, zero variance) come back as results whose ``error``/``note`` says so, with NaN
+figures. Contract errors (bad weights, a malformed table) raise ConfigError or DataError.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from traveltide.errors import DataError
-from traveltide.experiment.assign import validate_weights
-from traveltide.experiment.checks import bool_like, check_alpha, check_choice, rows
-from traveltide.experiment.outcomes import RESULT_COLUMNS
-from traveltide.experiment.results import json_value, no_result
+from traveltide.errors import ConfigError, DataError
+from traveltide.experiment.assign import NO_PERK, validate_weights
+from traveltide.experiment.checks import check_alpha, check_choice
+from traveltide.experiment.comparison import Comparison, columns, compare, with_family
+from traveltide.experiment.guardrails import Guardrail, check_guardrails
+from traveltide.experiment.outcomes import check_outcomes
 from traveltide.experiment.stats import (
     ArmStats,
-    Comparison,
     Correction,
     OmnibusResult,
-    RevenueTest,
     SRMResult,
     adjust_p_values,
     arm_stats,
-    conversion_failure,
-    conversion_test,
     omnibus_test,
-    revenue_test,
     srm_test,
 )
 from traveltide.experiment.verdict import Verdict, decide
 
 log = logging.getLogger(__name__)
 
+DECISION_METRICS = ("net_value", "conversion", "revenue")
+
 
 @dataclass(frozen=True)
 class ABAnalysis:
-    """Everything ``analyse`` found; ``to_dict()`` flattens it into JSON-safe metrics."""
+    """Everything ``analyse`` found; ``experiment.summary`` flattens it for the stage."""
 
     control: str
     alpha: float
@@ -55,93 +56,17 @@ class ABAnalysis:
     omnibus: OmnibusResult
     comparisons: tuple[Comparison, ...]
     verdict: Verdict
-    error: str | None = None
     direct: tuple[Comparison, ...] = ()  # treatment vs treatment (B vs A), same family
+    beside: tuple[Comparison, ...] = ()  # reported outside the family (all-users B vs A)
+    guardrails: tuple[Guardrail, ...] = ()
+    metric: str = "net_value"
+    revenue_cap: float = float("nan")  # USD; revenue above it was capped (NaN: no cap)
+    revenue_capped: int = 0  # converters whose revenue was capped
 
     @property
     def all_comparisons(self) -> tuple[Comparison, ...]:
-        """Every comparison of the family: each treatment vs control, then the direct ones."""
-        return self.comparisons + self.direct
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat, JSON-safe metrics (NaN -> None), stable keys for DVC and MLflow."""
-        out: dict[str, Any] = {
-            "alpha": self.alpha,
-            "correction": self.correction,
-            "n_total": sum(a.n for a in self.arms),
-        }
-        for a in self.arms:
-            out[f"{a.group}_n"] = a.n
-            out[f"{a.group}_conversions"] = a.conversions
-            out[f"{a.group}_conversion_rate"] = a.rate
-            out[f"{a.group}_revenue_per_user"] = a.revenue_mean
-        s = self.srm
-        out.update(
-            srm_statistic=s.statistic,
-            srm_p_value=s.p_value,
-            srm_flag=s.flag,
-            srm_assessable=s.assessable,
-            srm_note=s.note,
-        )
-        o = self.omnibus
-        out.update(
-            omnibus_statistic=o.statistic,
-            omnibus_p_value=o.p_value,
-            omnibus_dof=o.dof,
-            omnibus_error=o.error,
-        )
-        out["comparisons"] = [f"{c.treatment}_vs_{c.control}" for c in self.all_comparisons]
-        for c in self.all_comparisons:
-            prefix = f"{c.treatment}_vs_{c.control}_"
-            for part in (c.conversion, c.revenue):
-                for f in fields(part):
-                    if f.name not in ("treatment", "control"):
-                        out[prefix + f.name] = getattr(part, f.name)
-            out[prefix + "p_adj"] = c.p_adj
-            out[prefix + "significant"] = c.significant
-            out[prefix + "revenue_p_adj"] = c.revenue_p_adj
-            out[prefix + "revenue_significant"] = c.revenue_significant
-        out["verdict_winner"] = self.verdict.winner
-        out["verdict_reason"] = self.verdict.reason
-        out["error"] = self.error
-        return {k: json_value(v) for k, v in out.items()}
-
-
-def _analysis_frame(table: pd.DataFrame, *, arms: Sequence[str]) -> pd.DataFrame:
-    """Check the analysis table's contract (columns, no missing values, known arms)."""
-    what = "ab table"
-    absent = [c for c in RESULT_COLUMNS if c not in table.columns]
-    if absent:
-        raise DataError(f"{what}: missing column(s) {', '.join(map(repr, absent))}")
-    frame = table.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True)
-    for column in RESULT_COLUMNS:
-        missing = frame[column].isna().to_numpy()
-        if missing.any():
-            raise DataError(
-                f"{what} column {column!r}: {missing.sum()} missing value(s) at {rows(missing)}"
-            )
-    group = frame["group"].astype(str)
-    stray = ~group.isin(list(arms)).to_numpy()
-    if stray.any():
-        raise DataError(
-            f"{what} column 'group': arm(s) "
-            f"{', '.join(map(repr, pd.unique(group[stray])[:3]))} not in weights "
-            f"({', '.join(arms)}) at {rows(stray)}"
-        )
-    converted, bad = bool_like(frame["converted"])
-    if bad.any():
-        raise DataError(f"{what} column 'converted': non-boolean value(s) at {rows(bad)}")
-    revenue = pd.to_numeric(frame["revenue"], errors="coerce").astype(float)
-    bad = ~np.isfinite(revenue.to_numpy())
-    if bad.any():
-        raise DataError(f"{what} column 'revenue': non-numeric value(s) at {rows(bad)}")
-    return pd.DataFrame(
-        {
-            "group": group.to_numpy(dtype=object),
-            "converted": converted.to_numpy(),
-            "revenue": revenue.to_numpy(),
-        }
-    )
+        """Every comparison: each treatment vs control, the direct ones, then those beside."""
+        return self.comparisons + self.direct + self.beside
 
 
 def comparison_pairs(
@@ -159,6 +84,67 @@ def comparison_pairs(
     return pairs
 
 
+def prepare(
+    table: pd.DataFrame,
+    *,
+    arms: Sequence[str],
+    costs: Mapping[str, float] | None = None,
+    cap_quantile: float = 1.0,
+    refunds: bool = False,
+) -> tuple[pd.DataFrame, float, int]:
+    """The checked per-user table (``outcomes.check_outcomes``) with revenue capped at the
+    ``cap_quantile`` of converters' revenue pooled over every arm (winsorising: one cap for
+    all arms keeps the comparison fair), each converter's perk ``cost`` and the
+    ``net_value`` = revenue - cost. Returns (table, cap in USD or NaN, users capped)."""
+    if not 0.5 <= cap_quantile <= 1.0:
+        raise ConfigError(f"revenue_cap: must be a quantile in [0.5, 1], got {cap_quantile!r}")
+    frame = check_outcomes(table, groups=arms, what="ab table", refunds=refunds)
+    revenue = frame["revenue"].to_numpy(dtype=float)
+    cap, capped = float("nan"), 0
+    paid = revenue[frame["converted"].to_numpy() & (revenue > 0)]
+    if cap_quantile < 1.0 and len(paid):
+        cap = float(np.quantile(paid, cap_quantile))
+        capped = int((revenue > cap).sum())
+        revenue = np.minimum(revenue, cap)
+    frame["revenue"] = revenue
+    cost = np.zeros(len(frame))
+    if costs:
+        if "perk" not in table.columns:
+            raise DataError("ab table: missing column 'perk', needed to charge perk costs")
+        perk = table["perk"].astype(object).where(table["perk"].notna(), NO_PERK).astype(str)
+        cost = perk.map(lambda p: costs.get(p, 0.0)).to_numpy(dtype=float)
+    frame["cost"] = np.where(frame["converted"].to_numpy(), cost, 0.0)
+    frame["net_value"] = frame["revenue"] - frame["cost"]
+    if "triggered" in table.columns:
+        frame["triggered"] = table["triggered"].to_numpy(dtype=bool)
+    return frame, cap, capped
+
+
+def _families(
+    tests: Sequence[Comparison], in_family: Sequence[bool], *, method: Correction, alpha: float
+) -> list[Comparison]:
+    """Adjust each metric's p-values over the comparisons ``in_family``."""
+    raw = {
+        "conversion": [c.conversion.p_value for c in tests],
+        "revenue": [c.revenue.welch_p_value for c in tests],
+        "net_value": [c.net_value.welch_p_value for c in tests],
+        "decision": [c.decision.p_value for c in tests],
+    }
+    family = np.asarray(in_family, dtype=bool)
+    adjusted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, values in raw.items():
+        p = np.where(family, np.asarray(values, dtype=float), np.nan)
+        adjusted[name] = adjust_p_values(list(p), method=method, alpha=alpha)
+    return [
+        with_family(
+            c,
+            {name: (float(a[i]), bool(r[i])) for name, (a, r) in adjusted.items()},
+            in_family=bool(family[i]),
+        )
+        for i, c in enumerate(tests)
+    ]
+
+
 def analyse(
     table: pd.DataFrame,
     *,
@@ -167,66 +153,62 @@ def analyse(
     alpha: float = 0.05,
     correction: Correction = "holm",
     direct: bool = True,
+    metric: str = "net_value",
+    costs: Mapping[str, float] | None = None,
+    cap_quantile: float = 1.0,
+    covariates: np.ndarray | None = None,
+    prior_sd: float | None = None,
+    refunds: bool = False,
+    max_cancellation_increase: float = 0.02,
+    min_margin: float = 0.5,
 ) -> ABAnalysis:
     """Analyse an A/B/C test: SRM, omnibus chi-square, pairwise comparisons, verdict.
 
-    ``table`` has user_id, group, converted, revenue (revenue per user, 0 if not converted).
-    Treatments are the arms of ``weights`` other than ``control``, in ``weights`` order.
-    Each treatment is compared with the control and, with ``direct``, each treatment with
-    each other treatment (B vs A). Conversion p-values are adjusted over all of these at
-    once (one family), revenue p-values likewise as their own family.
-    Statistical edge cases never raise: they show up as ``error``/``note`` with NaN figures.
+    ``table`` has user_id, group, converted, revenue (0 if not converted) and optionally
+    perk (to charge ``costs``: USD per converter by perk), cancelled, exposure_days and
+    triggered (the users whose perks differ between the treatments). Treatments are the
+    arms of ``weights`` other than ``control``, in ``weights`` order; each is compared with
+    the control and, with ``direct``, with each other treatment (B vs A). ``metric`` is the
+    decision metric the verdict uses; ``covariates`` (one row per table row) adjust it for
+    pre-period features (Lin 2013). Statistical edge cases never raise.
     """
     w = validate_weights(weights)
     alpha = check_alpha(alpha)
     check_choice(correction, ("holm", "fdr_bh"), param="correction")
-    frame = _analysis_frame(table, arms=list(w))
+    check_choice(metric, DECISION_METRICS, param="metric")
+    if control not in w:
+        raise ConfigError(
+            f"control: {control!r} is not among the arms of weights ({', '.join(w)}); "
+            "the control must be one of them"
+        )
+    if covariates is not None and len(covariates) != len(table):
+        raise DataError(f"covariates: {len(covariates)} rows for {len(table)} users")
+    frame, cap, capped = prepare(
+        table, arms=list(w), costs=costs, cap_quantile=cap_quantile, refunds=refunds
+    )
     arms = arm_stats(frame, arms=list(w))
     srm = srm_test({a.group: a.n for a in arms}, weights=w)
-    omnibus = omnibus_test(arms)
     by_arm = {a.group: a for a in arms}
-    revenue = {g: r.to_numpy() for g, r in frame.groupby("group", sort=False)["revenue"]}
-    error = None if control in w else f"control arm {control!r} is not among the arms"
-    treatments = [a for a in w if a != control]
-    pairs = comparison_pairs(w, control=control, direct=direct)
-    tests = []
-    for t, c in pairs:
-        if c == control and error:
-            conv = conversion_failure(by_arm[t], no_result(ArmStats, group=control), error)
-            rev = no_result(RevenueTest, revenue_error=error)
+    x = None if covariates is None else np.asarray(covariates, dtype=float)
+    common: dict[str, Any] = dict(alpha=alpha, metric=metric, covariates=x, prior_sd=prior_sd)
+    tests, family = [], []
+    triggered = frame["triggered"].to_numpy() if "triggered" in frame else None
+    values = columns(frame)
+    for t, c in comparison_pairs(w, control=control, direct=direct):
+        if c != control and triggered is not None and not triggered.all():
+            tests.append(compare(values, by_arm, t, c, population=triggered, **common))
+            family.append(True)
+            tests.append(compare(values, by_arm, t, c, **common))
+            family.append(False)
         else:
-            conv = conversion_test(by_arm[t], by_arm[c], alpha=alpha)
-            rev = revenue_test(
-                revenue.get(t, np.empty(0)), revenue.get(c, np.empty(0)), alpha=alpha
-            )
-        tests.append((t, c, conv, rev))
-    p_adj, reject = adjust_p_values(
-        [conv.p_value for _, _, conv, _ in tests], method=correction, alpha=alpha
-    )
-    r_adj, r_reject = adjust_p_values(
-        [rev.revenue_welch_p_value for _, _, _, rev in tests], method=correction, alpha=alpha
-    )
-    every = tuple(
-        Comparison(
-            t,
-            c,
-            conv,
-            rev,
-            float(p_adj[i]),
-            bool(reject[i]),
-            float(r_adj[i]),
-            bool(r_reject[i]),
-        )
-        for i, (t, c, conv, rev) in enumerate(tests)
-    )
-    comparisons, between = every[: len(treatments)], every[len(treatments) :]
+            tests.append(compare(values, by_arm, t, c, **common))
+            family.append(True)
+    every = _families(tests, family, method=correction, alpha=alpha)
+    n_vs = len(w) - 1
+    comparisons = tuple(every[:n_vs])
+    direct_ = tuple(c for c in every[n_vs:] if c.in_family)
     verdict = decide(
-        comparisons,
-        srm=srm,
-        control=control,
-        alpha=alpha,
-        correction=correction,
-        direct=between,
+        comparisons, srm=srm, control=control, alpha=alpha, correction=correction, direct=direct_
     )
     log.info("A/B verdict: %s - %s", verdict.winner, verdict.reason)
     return ABAnalysis(
@@ -235,9 +217,20 @@ def analyse(
         correction=correction,
         arms=arms,
         srm=srm,
-        omnibus=omnibus,
+        omnibus=omnibus_test(arms),
         comparisons=comparisons,
         verdict=verdict,
-        error=error,
-        direct=between,
+        direct=direct_,
+        beside=tuple(c for c in every[n_vs:] if not c.in_family),
+        guardrails=check_guardrails(
+            frame,
+            [a for a in w if a != control],
+            control,
+            max_cancellation_increase=max_cancellation_increase,
+            min_margin=min_margin,
+            alpha=alpha,
+        ),
+        metric=metric,
+        revenue_cap=cap,
+        revenue_capped=capped,
     )

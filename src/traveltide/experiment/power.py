@@ -1,7 +1,8 @@
 """Planning before any outcome: the power and minimum detectable effect (MDE) of each comparison.
 
-Power of a two-proportion comparison with statsmodels' ``NormalIndPower``, in Cohen's h.
-Edge cases (an empty arm, an arm not in the design) come back as results with an ``error``.
+Power of a two-proportion comparison with statsmodels' ``NormalIndPower``, in Cohen's h, at
+the level the analysis' multiple-testing correction implies (``planning_alpha``). Edge cases
+(an empty arm, an arm not in the design) come back as results with an ``error``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +21,7 @@ from traveltide.errors import ConfigError
 from traveltide.experiment.checks import check_alpha, check_choice
 from traveltide.experiment.results import NAN, json_value, no_result
 
-PlanCorrection = Literal["none", "bonferroni"]
+PlanCorrection = Literal["none", "bonferroni", "holm", "fdr_bh"]
 MdeKind = Literal["absolute", "relative"]
 
 
@@ -48,6 +49,7 @@ class PowerResult:
     n_required_control: float
     error: str | None = None
     note: str | None = None
+    suffix: str = ""  # "_triggered" when planned on the users whose perks differ
 
 
 @dataclass(frozen=True)
@@ -65,35 +67,59 @@ class PowerPlan:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat JSON-safe metrics: ``plan_*`` and ``{t}_vs_{c}_power|mde_abs|...``."""
+        """Flat JSON-safe numbers, every one prefixed ``plan_``: ``plan_alpha``,
+        ``plan_{t}_vs_{c}_power|effect_size|mde_abs|...`` (text goes to ``notes``)."""
         out: dict[str, Any] = {
             "plan_baseline_rate": self.baseline_rate,
             "plan_mde_abs": self.mde_abs,
             "plan_alpha": self.alpha,
             "plan_alpha_per_comparison": self.alpha_per_comparison,
             "plan_target_power": self.target_power,
-            "plan_error": self.error,
         }
         for r in self.comparisons:
-            prefix = f"{r.treatment}_vs_{r.control}_"
+            prefix = f"plan_{r.treatment}_vs_{r.control}{r.suffix}_"
             for key in (
+                "n_treatment",
+                "n_control",
+                "baseline_rate",
+                "target_rate",
                 "power",
                 "effect_size",
                 "mde_abs",
                 "mde_rel",
                 "n_required_treatment",
                 "n_required_control",
-                "error",
-                "note",
             ):
-                out[prefix + ("plan_" + key if key in ("error", "note") else key)] = getattr(r, key)
+                out[prefix + key] = getattr(r, key)
         return {k: json_value(v) for k, v in out.items()}
+
+    def notes(self) -> dict[str, str]:
+        """The plan's errors and notes, as text for the summary (not metrics)."""
+        out = {"plan": self.error} if self.error else {}
+        for r in self.comparisons:
+            for kind in ("error", "note"):
+                if getattr(r, kind):
+                    out[f"plan_{r.treatment}_vs_{r.control}{r.suffix}_{kind}"] = getattr(r, kind)
+        return out
 
 
 def _rate_from_h(p0: float, h: float) -> float:
     """Invert Cohen's h upwards: p1 = sin(asin(sqrt(p0)) + h/2)^2, NaN beyond p1 = 1."""
     theta = math.asin(math.sqrt(p0)) + h / 2
     return math.sin(theta) ** 2 if 0 <= theta <= math.pi / 2 else NAN
+
+
+def planning_alpha(alpha: float, m: int, correction: PlanCorrection) -> float:
+    """The level each of ``m`` comparisons is planned at under the analysis' correction.
+
+    - ``holm``/``bonferroni``: alpha / m, Holm's first (strictest) step, so the power is a
+      lower bound for Holm;
+    - ``fdr_bh``: alpha, the level at which Benjamini-Hochberg tests every comparison when
+      all of them carry the planned effect (it then rejects the largest p-value at alpha):
+      the power is what BH reaches when the plan holds, an upper bound otherwise;
+    - ``none``: alpha.
+    """
+    return alpha / max(m, 1) if correction in ("holm", "bonferroni") else alpha
 
 
 def power_analysis(
@@ -107,35 +133,40 @@ def power_analysis(
     power: float = 0.8,
     correction: PlanCorrection = "none",
     pairs: Sequence[tuple[str, str]] | None = None,
+    pair_sizes: Mapping[tuple[str, str], tuple[int, int]] | None = None,
 ) -> PowerPlan:
     """Power of each comparison at the planned sizes, and the MDE at ``power``.
 
     ``mde`` is the lift to detect, absolute (0.02 = +2 points) or relative (0.2 = +20%),
-    over ``baseline_rate`` (the rate of the second arm of each pair).
+    over the expected rate of the pair's baseline arm: ``baseline_rate`` for the control,
+    and for a treatment (B vs A) its planned rate, the baseline lifted by ``mde``.
     ``pairs`` lists (treatment, baseline) arm pairs; by default each treatment vs control.
-    ``correction="bonferroni"`` plans each comparison at alpha / m (m = number of pairs),
-    a conservative plan for Holm (whose first step uses exactly alpha / m).
+    ``pair_sizes`` gives some pairs other sizes than ``n_per_arm`` (a triggered B vs A,
+    planned on the users whose perks differ). ``correction`` follows the analysis
+    (``planning_alpha``).
     """
     alpha = check_alpha(alpha)
     check_choice(mde_kind, ("absolute", "relative"), param="mde_kind")
-    check_choice(correction, ("none", "bonferroni"), param="correction")
+    check_choice(correction, ("none", "bonferroni", "holm", "fdr_bh"), param="correction")
     if not 0 < baseline_rate < 1:
         raise ConfigError(f"baseline_rate: must be in (0, 1), got {baseline_rate!r}")
     if not 0 < power < 1:
         raise ConfigError(f"power: must be in (0, 1), got {power!r}")
     if isinstance(mde, bool) or not isinstance(mde, int | float) or not mde > 0:
         raise ConfigError(f"mde: must be a number > 0, got {mde!r}")
-    mde_abs = mde if mde_kind == "absolute" else mde * baseline_rate
-    target = baseline_rate + mde_abs
-    if not target < 1:
+
+    def lifted(rate: float) -> float:
+        return rate + mde if mde_kind == "absolute" else rate * (1 + mde)
+
+    mde_abs = lifted(baseline_rate) - baseline_rate
+    if not lifted(baseline_rate) < 1:
         raise ConfigError(f"mde: baseline_rate + mde must stay < 1, got {mde!r} ({mde_kind})")
     for arm, n in n_per_arm.items():
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ConfigError(f"n_per_arm.{arm}: must be an integer >= 0, got {n!r}")
     if pairs is None:
         pairs = [(a, control) for a in n_per_arm if a != control]
-    m = max(len(pairs), 1)
-    alpha_c = alpha / m if correction == "bonferroni" else alpha
+    alpha_c = planning_alpha(alpha, len(pairs), correction)
     common: dict[str, Any] = dict(
         control=control,
         baseline_rate=float(baseline_rate),
@@ -153,22 +184,27 @@ def power_analysis(
             comparisons=(),
             error=f"{what} {', '.join(map(repr, unknown))} not among the arms",
         )
-    h = float(proportion_effectsize(target, baseline_rate))
-    results = tuple(
-        _power_one(
+    sizes = dict(pair_sizes or {})
+    results = []
+    for t, c in pairs:
+        p0 = baseline_rate if c == control else lifted(baseline_rate)
+        p1 = lifted(p0)
+        if not p1 < 1:
+            raise ConfigError(f"mde: {c}'s planned rate lifted by mde reaches 1 ({p1:g})")
+        n_t, n_c = sizes.get((t, c), (int(n_per_arm[t]), int(n_per_arm[c])))
+        result = _power_one(
             t,
             c,
-            int(n_per_arm[t]),
-            int(n_per_arm[c]),
-            p0=baseline_rate,
-            p1=target,
-            h=h,
+            int(n_t),
+            int(n_c),
+            p0=p0,
+            p1=p1,
+            h=float(proportion_effectsize(p1, p0)),
             alpha=alpha_c,
             target_power=power,
         )
-        for t, c in pairs
-    )
-    return PowerPlan(**common, comparisons=results)
+        results.append(replace(result, suffix="_triggered" if (t, c) in sizes else ""))
+    return PowerPlan(**common, comparisons=tuple(results))
 
 
 def _power_one(

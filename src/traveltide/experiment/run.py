@@ -1,33 +1,43 @@
 """The whole A/B/C run of the ab_test stage, from both segmentations to what the stage writes.
 
-Assigns every cohort user to an arm (seeded hash, optionally stratified), plans the power and
-minimum detectable effect of each comparison at the assigned sizes, then either simulates the
-outcomes with the response model or takes a real campaign's results, and analyses them.
+Assigns the experiment's users to arms (seeded hash, optionally stratified; with
+``design: triggered`` only the users whose rule and ML perks differ), plans each comparison's
+power, simulates the outcomes from the latent truth (or reads a real campaign's results, by
+intention to treat), analyses them, values every perk policy from the random control and
+decides the recommendation.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
-from traveltide.config import SIMULATE, ABTestConfig
-from traveltide.experiment.analysis import ABAnalysis, analyse, comparison_pairs
+from traveltide.config import PERKS, SIMULATE, ABTestConfig
+from traveltide.errors import DataError
+from traveltide.experiment.analysis import analyse, comparison_pairs, prepare
 from traveltide.experiment.assign import assign_groups
-from traveltide.experiment.outcomes import load_outcomes
+from traveltide.experiment.decision import decide_recommendation
+from traveltide.experiment.outcomes import intention_to_treat, load_outcomes
+from traveltide.experiment.policy import design_matrix
 from traveltide.experiment.power import PowerPlan, power_analysis
-from traveltide.experiment.simulate import ResponseModel, simulate_outcomes
-from traveltide.segment.compare import align
-from traveltide.segment.perks import (
-    arm_perks,
-    fit_perk_by_behaviour,
-    fit_perk_by_persona,
-    random_perks,
+from traveltide.experiment.simulate import (
+    ResponseModel,
+    behaviour_truth,
+    latent_truth,
+    simulate_outcomes,
 )
-from traveltide.synthetic.personas import PERSONA_PERK
+from traveltide.experiment.summary import arms_table, metrics, summary
+from traveltide.experiment.values import evaluate_policies
+from traveltide.segment.compare import align
+from traveltide.segment.perks import arm_perks, random_perks
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -37,19 +47,24 @@ STRATUM_COLUMN = {"rule_segment": "segment", "cluster": "cluster"}
 
 @dataclass(frozen=True)
 class ABTestOutputs:
-    """What the ab_test stage writes: the per-user table, one row per comparison, the metrics."""
+    """What the ab_test stage writes."""
 
-    users: pd.DataFrame  # user_id, group, perk, [fit_perk,] converted, revenue
-    arms: pd.DataFrame  # comparison, lift and its CI, p-values, planned power and MDE
-    metrics: dict[str, Any]  # analysis, plan and run settings, JSON-safe
+    users: pd.DataFrame  # one row per experiment user: arm, perk, outcomes, cost, net value
+    arms: pd.DataFrame  # one row per comparison
+    policy_values: pd.DataFrame  # policy x estimator x metric
+    metrics: dict[str, Any]  # the key figures, numbers only
+    summary: dict[str, Any]  # every figure, the verdict, the decision and its rule, notes
 
 
 def inputs_needed(config: ABTestConfig) -> frozenset[str]:
     """The optional inputs of ``run_ab_test`` this config uses, so a stage reads no other:
-    ``features`` (with perks.signals) or ``personas`` to simulate, ``results`` otherwise."""
+    ``features`` always (covariates, policy features), ``personas`` (the cohort's latent
+    truth) to simulate from it, ``results`` for a real campaign."""
     if config.outcomes != SIMULATE:
-        return frozenset({"results"})
-    return frozenset({"personas" if config.response.fit_source == "personas" else "features"})
+        return frozenset({"features", "results"})
+    if config.response.fit_source == "latent":
+        return frozenset({"features", "personas"})
+    return frozenset({"features"})
 
 
 def _given(value: T | None, name: str) -> T:
@@ -57,6 +72,43 @@ def _given(value: T | None, name: str) -> T:
     if value is None:
         raise ValueError(f"run_ab_test: this ab_test config needs {name}")
     return value
+
+
+def _features(features: pd.DataFrame, users: pd.Series, config: ABTestConfig) -> pd.DataFrame:
+    """The feature rows of the experiment's users, in their order, with the columns named."""
+    for key, names in (
+        ("ab_test.adjust_for", config.adjust_for),
+        ("ab_test.policy.features", config.policy.features),
+    ):
+        absent = [n for n in names if n not in features.columns]
+        if absent:
+            raise DataError(
+                f"features' user table: no column {', '.join(map(repr, absent))} ({key})"
+            )
+    table = features.set_index("user_id")
+    missing = ~users.isin(table.index).to_numpy()
+    if missing.any():
+        raise DataError(
+            f"features' user table: no row for {int(missing.sum())} segmented user(s) "
+            f"(e.g. user_id {users[missing].iloc[0]})"
+        )
+    return table.loc[users.to_numpy()].reset_index()
+
+
+def response_model(config: ABTestConfig) -> ResponseModel:
+    r = config.response
+    return ResponseModel(
+        r.base_rate,
+        r.affinity_effect,
+        r.propensity_effect,
+        r.no_perk_effect,
+        r.noise_sd,
+        r.revenue_mean,
+        r.revenue_sd,
+        r.cancel_rate,
+        r.cancel_lift,
+        seed=config.seed,
+    )
 
 
 def run_ab_test(
@@ -69,132 +121,144 @@ def run_ab_test(
     personas: pd.DataFrame | None = None,
     results: pd.DataFrame | None = None,
 ) -> ABTestOutputs:
-    """Assign, plan, simulate or load the outcomes, and analyse them (see ``inputs_needed``).
+    """Assign, plan, simulate or load the outcomes, analyse, value the policies, decide.
 
     ``rules`` and ``clusters`` are the two segmentations (user_id, perk, segment / cluster);
-    ``results`` is a campaign's results table as read (``outcomes.read_results``).
+    ``personas`` the cohort's latent truth; ``results`` a campaign's results table as read
+    (``outcomes.read_results``). See ``inputs_needed`` for which a config uses.
     """
-    both = align(rules, clusters).reset_index(drop=True)
-    users = both["user_id"]
-    strata = both[STRATUM_COLUMN[config.stratify_by]] if config.stratify_by else None
+    both = align(rules, clusters, what="ab_test").reset_index(drop=True)
+    triggered_all = (both["perk_rules"] != both["perk_ml"]).to_numpy()
+    cohort = both if config.design == "all" else both[triggered_all].reset_index(drop=True)
+    users = cohort["user_id"]
+    strata = cohort[STRATUM_COLUMN[config.stratify_by]] if config.stratify_by else None
     groups = assign_groups(users, weights=config.weights, seed=config.seed, strata=strata)
-    control_perks = random_perks(users, seed=config.seed)
-    plan = _plan(config, groups)
+    perk = arm_perks(
+        groups,
+        cohort["perk_rules"],
+        cohort["perk_ml"],
+        random_perks(users, seed=config.seed),
+        control=config.control,
+    )
+    table = pd.DataFrame({"user_id": users, "group": groups, "perk": perk})
+    feats = _features(_given(features, "features"), users, config)
     extra: dict[str, Any] = {
-        "outcomes": config.outcomes,
-        "stratify_by": config.stratify_by or "none",
-        "control_kind": config.control,
+        "experiment_users": len(cohort),
+        "triggered_users": int((cohort["perk_rules"] != cohort["perk_ml"]).sum()),
+        "triggered_share": float(triggered_all.mean()) if len(both) else float("nan"),
     }
     if config.outcomes == SIMULATE:
-        if config.response.fit_source == "personas":
-            fit = fit_perk_by_persona(users, _given(personas, "personas"), PERSONA_PERK)
+        if config.response.fit_source == "latent":
+            truth = latent_truth(users, _given(personas, "personas"), PERKS)
         else:
-            by_user = _given(features, "features").set_index("user_id").loc[users].reset_index()
-            fit = fit_perk_by_behaviour(by_user, _given(signals, "signals"))
-        perk = arm_perks(
-            groups, both["perk_rules"], both["perk_ml"], control_perks, control=config.control
-        )
-        table = pd.DataFrame({"user_id": users, "group": groups, "perk": perk, "fit_perk": fit})
-        outcomes = simulate_outcomes(table, model=_response_model(config))
-        extra["fit_source"] = config.response.fit_source
+            truth = behaviour_truth(feats, _given(signals, "signals"), PERKS)
+        outcomes = simulate_outcomes(table, truth, model=response_model(config), perks=PERKS)
     else:
-        outcomes = _campaign_outcomes(_given(results, "results"), both, control_perks, config)
-        row = pd.Index(users).get_indexer(outcomes["user_id"])
-        extra["outcomes_users"] = len(outcomes)
-        extra["outcomes_users_missing"] = len(users) - len(outcomes)
-        extra["outcomes_group_mismatch"] = int(
-            (groups.iloc[row].to_numpy() != outcomes["group"].to_numpy()).sum()
+        what = str(Path(config.outcomes))
+        checked = load_outcomes(
+            _given(results, "results"),
+            known_users=users,
+            groups=config.weights,
+            what=what,
+            refunds=config.results.refunds,
         )
+        itt, coverage = intention_to_treat(
+            checked,
+            table,
+            what=what,
+            min_coverage=config.results.min_coverage,
+            group_mismatch=config.results.group_mismatch,
+        )
+        outcomes = table.merge(itt.drop(columns="group"), on="user_id", how="left")
+        extra.update(
+            outcomes_users=coverage.users,
+            outcomes_users_missing=coverage.missing,
+            outcomes_coverage=coverage.share,
+            outcomes_group_mismatch=coverage.group_mismatch,
+        )
+    outcomes["triggered"] = (cohort["perk_rules"] != cohort["perk_ml"]).to_numpy()
+    covariates = design_matrix(feats, config.adjust_for) if config.adjust_for else None
     result = analyse(
         outcomes,
         control=CONTROL,
         weights=config.weights,
         alpha=config.alpha,
         correction=config.correction,
+        metric=config.decision.metric,
+        costs=config.costs,
+        cap_quantile=config.revenue_cap,
+        covariates=covariates,
+        prior_sd=config.decision.prior_sd,
+        refunds=config.results.refunds,
+        max_cancellation_increase=config.guardrails.max_cancellation_increase,
+        min_margin=config.guardrails.min_margin,
     )
-    metrics = {**result.to_dict(), **plan.to_dict(), **extra}
-    return ABTestOutputs(users=outcomes, arms=arms_table(result, plan), metrics=metrics)
+    frame, _, _ = prepare(
+        outcomes,
+        arms=list(config.weights),
+        costs=config.costs,
+        cap_quantile=config.revenue_cap,
+        refunds=config.results.refunds,
+    )
+    evaluation = evaluate_policies(
+        cohort.assign(
+            group=groups.to_numpy(),
+            perk=perk.to_numpy(),
+            conversion=frame["converted"].to_numpy(dtype=float),
+            revenue=frame["revenue"].to_numpy(),
+            net_value=frame["net_value"].to_numpy(),
+        ),
+        design_matrix(feats, config.policy.features),
+        perks=PERKS,
+        control=CONTROL,
+        folds=config.policy.folds,
+        seed=config.seed,
+        penalty=config.policy.ridge,
+        target=config.decision.metric,
+        alpha=config.alpha,
+    )
+    plan = _plan(config, groups, outcomes["triggered"].to_numpy())
+    decision = decide_recommendation(result, max_expected_loss=config.decision.max_expected_loss)
+    settings = {
+        "outcomes": config.outcomes,
+        "design": config.design,
+        "control_kind": config.control,
+        "stratify_by": config.stratify_by or "none",
+        "fit_source": config.response.fit_source if config.outcomes == SIMULATE else "",
+        "decision_metric": config.decision.metric,
+        "adjust_for": list(config.adjust_for),
+    }
+    per_user = outcomes.assign(
+        revenue_capped=frame["revenue"].to_numpy(),
+        cost=frame["cost"].to_numpy(),
+        net_value=frame["net_value"].to_numpy(),
+    )
+    return ABTestOutputs(
+        users=per_user,
+        arms=arms_table(result, plan),
+        policy_values=evaluation.table,
+        metrics=metrics(result, plan, evaluation, extra),
+        summary=summary(result, decision, plan, evaluation, settings, extra),
+    )
 
 
-def _plan(config: ABTestConfig, groups: pd.Series) -> PowerPlan:
-    """Power and MDE of every comparison at the assigned sizes, Bonferroni over the family."""
+def _plan(config: ABTestConfig, groups: pd.Series, triggered: np.ndarray) -> PowerPlan:
+    """Power and MDE of every comparison at the assigned sizes, at the level the analysis'
+    correction implies; B vs A on the users whose perks differ, as the analysis tests it."""
+    sizes = {g: int((groups == g).sum()) for g in config.weights}
+    pair_sizes = {}
+    if not triggered.all():
+        on = groups[triggered]
+        pair_sizes[("B", "A")] = (int((on == "B").sum()), int((on == "A").sum()))
     return power_analysis(
-        {g: int((groups == g).sum()) for g in config.weights},
+        sizes,
         control=CONTROL,
         baseline_rate=config.plan.baseline_rate,
         mde=config.plan.mde,
         mde_kind=config.plan.mde_kind,
         alpha=config.alpha,
         power=config.plan.power,
-        correction="bonferroni",
+        correction=config.correction,
         pairs=comparison_pairs(config.weights, control=CONTROL),
-    )
-
-
-def _response_model(config: ABTestConfig) -> ResponseModel:
-    r = config.response
-    return ResponseModel(
-        r.base_rate,
-        r.fit_lift,
-        r.any_perk_lift,
-        r.revenue_mean,
-        r.revenue_sd,
-        noise_sd=r.noise_sd,
-        seed=config.seed,
-    )
-
-
-def _campaign_outcomes(
-    results: pd.DataFrame, both: pd.DataFrame, control_perks: pd.Series, config: ABTestConfig
-) -> pd.DataFrame:
-    """The checked results, by user_id, with the perk each user's arm gave.
-
-    The arm is the one the campaign ran (the file's); the perk follows from the arm.
-    """
-    users = both["user_id"]
-    checked = load_outcomes(
-        results, known_users=users, groups=config.weights, what=str(Path(config.outcomes))
-    )
-    row = pd.Index(users).get_indexer(checked["user_id"])
-    arm = pd.Series(checked["group"].to_numpy(), name="group")
-    perk = arm_perks(
-        arm,
-        both["perk_rules"].iloc[row].reset_index(drop=True),
-        both["perk_ml"].iloc[row].reset_index(drop=True),
-        control_perks.iloc[row].reset_index(drop=True),
-        control=config.control,
-    )
-    return (
-        pd.DataFrame(
-            {
-                "user_id": checked["user_id"].to_numpy(),
-                "group": arm,
-                "perk": perk,
-                "converted": checked["converted"].to_numpy(),
-                "revenue": checked["revenue"].to_numpy(),
-            }
-        )
-        .sort_values("user_id", kind="stable")
-        .reset_index(drop=True)
-    )
-
-
-def arms_table(result: ABAnalysis, plan: PowerPlan) -> pd.DataFrame:
-    """One row per comparison: lift with its CI, raw and adjusted p, planned power and MDE."""
-    power = {(r.treatment, r.control): r for r in plan.comparisons}
-    return pd.DataFrame(
-        [
-            {
-                "comparison": f"{c.treatment} vs {c.control}",
-                "lift_abs": c.conversion.lift_abs,
-                "ci_low": c.conversion.lift_ci_low,
-                "ci_high": c.conversion.lift_ci_high,
-                "lift_rel": c.conversion.lift_rel,
-                "p_value": c.conversion.p_value,
-                "p_adj": c.p_adj,
-                "power": getattr(power.get((c.treatment, c.control)), "power", None),
-                "mde_abs": getattr(power.get((c.treatment, c.control)), "mde_abs", None),
-            }
-            for c in result.comparisons
-        ]
+        pair_sizes=pair_sizes,
     )

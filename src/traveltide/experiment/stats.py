@@ -1,16 +1,15 @@
-"""The statistical tests of an A/B/C experiment, from each arm's sufficient statistics.
+"""The conversion tests of an A/B/C experiment, from each arm's sufficient statistics.
 
 Whole experiment: sample-ratio mismatch (SRM) and an omnibus chi-square over every arm.
-Arm against arm: conversion (two-proportion z-test, Fisher exact for small expected counts)
-and revenue per user (Welch t, Mann-Whitney U). Multiple testing: Holm or Benjamini-Hochberg.
-Every formula cites its source; edge cases return the result with NaN figures and an
-``error`` or ``note`` (``no_result``) instead of raising.
+Arm against arm: conversion (two-proportion z-test, Fisher exact for small expected counts).
+Multiple testing: Holm or Benjamini-Hochberg. Per-user metrics (revenue, net value) are in
+``experiment.means``. Every formula cites its source; edge cases return the result with NaN
+figures and an ``error`` or ``note`` (``no_result``) instead of raising.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,10 +17,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from traveltide.experiment.assign import validate_weights
+from traveltide.experiment.checks import check_choice
 from traveltide.experiment.results import NAN, no_result
 
 log = logging.getLogger(__name__)
@@ -34,17 +33,29 @@ MIN_EXPECTED = 5.0  # Cochran (1954): chi-square/normal approximations need expe
 
 @dataclass(frozen=True)
 class ArmStats:
-    """Sufficient statistics of one arm: users, conversions, revenue mean and variance."""
+    """Sufficient statistics of one arm: users, conversions, per-user means of the metrics."""
 
     group: str
     n: int
     conversions: int
     revenue_mean: float
     revenue_var: float
+    net_value_mean: float = NAN
+    cost_mean: float = NAN
+    cancellations: int = 0
 
     @property
     def rate(self) -> float:
         return self.conversions / self.n if self.n else NAN
+
+    @property
+    def revenue_per_converter(self) -> float:
+        return self.revenue_mean * self.n / self.conversions if self.conversions else NAN
+
+    @property
+    def cancellation_rate(self) -> float:
+        """Cancelled bookings per booking (converter)."""
+        return self.cancellations / self.conversions if self.conversions else NAN
 
 
 @dataclass(frozen=True)
@@ -106,59 +117,36 @@ class ConversionTest:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class RevenueTest:
-    """Treatment vs control on revenue per user (zeros included): Welch t and Mann-Whitney U."""
-
-    revenue_mean_treatment: float
-    revenue_mean_control: float
-    revenue_diff: float
-    revenue_diff_ci_low: float
-    revenue_diff_ci_high: float
-    revenue_welch_t: float
-    revenue_welch_df: float
-    revenue_welch_p_value: float
-    revenue_mw_u: float
-    revenue_mw_p_value: float
-    revenue_error: str | None = None
-    revenue_note: str | None = None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One arm against another: a treatment vs the control, or one treatment vs another
-    (``control`` is then the other treatment, e.g. B vs A). ``p_adj`` is adjusted over the
-    whole family of comparisons of the analysis (vs control and direct alike)."""
-
-    treatment: str
-    control: str
-    conversion: ConversionTest
-    revenue: RevenueTest
-    p_adj: float
-    significant: bool
-    revenue_p_adj: float
-    revenue_significant: bool
-
-
 def arm_stats(table: pd.DataFrame, *, arms: Sequence[str]) -> tuple[ArmStats, ...]:
-    """Sufficient statistics per arm, in ``arms`` order (an arm with no rows gets n = 0)."""
+    """Sufficient statistics per arm, in ``arms`` order (an arm with no rows gets n = 0).
+
+    ``table`` has group, converted, revenue and, optionally, net_value, cost, cancelled.
+    """
     grouped = table.groupby("group", sort=False)
     result = []
     for arm in arms:
-        if arm in grouped.groups:
-            g = grouped.get_group(arm)
-            rev = g["revenue"].to_numpy(dtype=float)
-            result.append(
-                ArmStats(
-                    arm,
-                    len(g),
-                    int(g["converted"].sum()),
-                    float(rev.mean()),
-                    float(rev.var(ddof=1)) if len(rev) > 1 else NAN,
-                )
-            )
-        else:
+        if arm not in grouped.groups:
             result.append(no_result(ArmStats, group=arm))
+            continue
+        g = grouped.get_group(arm)
+        rev = g["revenue"].to_numpy(dtype=float)
+        extra: dict[str, Any] = {
+            name: float(g[column].to_numpy(dtype=float).mean())
+            for name, column in (("net_value_mean", "net_value"), ("cost_mean", "cost"))
+            if column in g
+        }
+        if "cancelled" in g:
+            extra["cancellations"] = int(g["cancelled"].sum())
+        result.append(
+            ArmStats(
+                arm,
+                len(g),
+                int(g["converted"].sum()),
+                float(rev.mean()),
+                float(rev.var(ddof=1)) if len(rev) > 1 else NAN,
+                **extra,
+            )
+        )
     return tuple(result)
 
 
@@ -259,9 +247,11 @@ def conversion_test(
     - Fisher exact (scipy), used as ``p_value`` when an expected cell is < 5.
     - absolute lift CI: Newcomb (1998) hybrid Wilson score, method 10,
       ``confint_proportions_2indep(method="newcomb")``.
-    - relative lift CI: delta method for p_t / p_c (Kohavi, Tang & Xu 2020, ch. 18;
-      GrowthBook gbstats ``frequentist``):
-      Var(p_t/p_c) ~= Var(p_t) / p_c^2 + p_t^2 Var(p_c) / p_c^4, Var(p) = p (1 - p) / n.
+    - relative lift CI: the log-ratio (Katz et al. 1978) interval of p_t / p_c, minus 1,
+      ``confint_proportions_2indep(compare="ratio", method="log")``: it stays inside
+      (-1, inf), where a delta-method interval on the ratio can cross -1. With no treatment
+      conversions the log is undefined; 0.5 is then added to each cell ("log-adjusted",
+      Gart & Nam 1988), so the interval stays informative instead of collapsing to [-1, -1].
     """
     nt, xt, nc, xc = treatment.n, treatment.conversions, control.n, control.conversions
     for arm in (control, treatment):
@@ -288,9 +278,11 @@ def conversion_test(
     note = None
     if pc > 0:
         rel = pt / pc - 1
-        var = pt * (1 - pt) / nt / pc**2 + pt**2 * pc * (1 - pc) / nc / pc**4
-        half = stats.norm.ppf(1 - alpha / 2) * math.sqrt(var)
-        rel_low, rel_high = rel - half, rel + half
+        method = "log" if xt > 0 else "log-adjusted"
+        ratio_low, ratio_high = confint_proportions_2indep(
+            xt, nt, xc, nc, method=method, compare="ratio", alpha=alpha
+        )
+        rel_low, rel_high = float(ratio_low) - 1, float(ratio_high) - 1
     else:
         rel = rel_low = rel_high = NAN
         note = "control rate is 0: relative lift undefined"
@@ -315,61 +307,32 @@ def conversion_test(
     )
 
 
-def revenue_test(treatment: np.ndarray, control: np.ndarray, *, alpha: float = 0.05) -> RevenueTest:
-    """Revenue per user: Welch t (scipy ``ttest_ind(equal_var=False)``, Welch 1947) with its
-    CI for the mean difference, and Mann-Whitney U (two-sided, scipy ``mannwhitneyu``)."""
-    t = np.asarray(treatment, dtype=float)
-    c = np.asarray(control, dtype=float)
-    mean_t = float(t.mean()) if len(t) else NAN
-    mean_c = float(c.mean()) if len(c) else NAN
-    means: dict[str, Any] = dict(
-        revenue_mean_treatment=mean_t, revenue_mean_control=mean_c, revenue_diff=mean_t - mean_c
-    )
-    if len(t) < 2 or len(c) < 2:
-        return no_result(RevenueTest, **means, revenue_error="an arm has fewer than 2 users")
-    if np.ptp(np.concatenate([t, c])) == 0:
-        return no_result(
-            RevenueTest,
-            **means,
-            revenue_error="revenue is constant across both arms: zero variance, tests undefined",
-        )
-    mw = stats.mannwhitneyu(t, c, alternative="two-sided")
-    mw_part: dict[str, Any] = dict(
-        revenue_mw_u=float(mw.statistic), revenue_mw_p_value=float(mw.pvalue)
-    )
-    if np.ptp(t) == 0 and np.ptp(c) == 0:
-        return no_result(
-            RevenueTest,
-            **means,
-            **mw_part,
-            revenue_error="revenue has zero variance within both arms: Welch t undefined",
-        )
-    welch = stats.ttest_ind(t, c, equal_var=False)
-    ci = welch.confidence_interval(confidence_level=1 - alpha)
-    return RevenueTest(
-        **means,
-        revenue_diff_ci_low=float(ci.low),
-        revenue_diff_ci_high=float(ci.high),
-        revenue_welch_t=float(welch.statistic),
-        revenue_welch_df=float(welch.df),
-        revenue_welch_p_value=float(welch.pvalue),
-        **mw_part,
-    )
-
-
 def adjust_p_values(
     p_values: Sequence[float], *, method: Correction = "holm", alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Holm (1979) or Benjamini-Hochberg (1995) via statsmodels ``multipletests``.
+    """Holm (1979) step-down or Benjamini-Hochberg (1995) step-up adjusted p-values.
 
+    Holm: the i-th smallest of m p-values becomes max over j <= i of min(1, (m - j + 1) p_(j)).
+    BH: the i-th smallest becomes min over j >= i of min(1, m p_(j) / j). A comparison is
+    rejected when its adjusted p-value is <= alpha. The same numbers as statsmodels'
+    ``multipletests`` (the tests check it), without its per-call garbage collection.
     NaN p-values (failed comparisons) stay NaN and out of the family.
     Returns (adjusted p-values, reject flags).
     """
+    check_choice(method, ("holm", "fdr_bh"), param="correction")
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if m:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        ranked = p[order]
+        rank = np.arange(1, m + 1)
+        if method == "holm":
+            adj = np.maximum.accumulate(np.minimum(1.0, (m - rank + 1) * ranked))
+        else:
+            adj = np.minimum.accumulate(np.minimum(1.0, m * ranked / rank)[::-1])[::-1]
+        adjusted[order] = adj
     reject = np.zeros(p.shape, dtype=bool)
-    ok = np.isfinite(p)
-    if ok.any():
-        rej, adj, _, _ = multipletests(p[ok], alpha=alpha, method=method)
-        adjusted[ok], reject[ok] = adj, rej
+    reject[ok] = adjusted[ok] <= alpha
     return adjusted, reject

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from traveltide.errors import ConfigError, DataError
-from traveltide.experiment.outcomes import RESULT_COLUMNS, load_outcomes, read_results
+from traveltide.experiment.outcomes import (
+    RESULT_COLUMNS,
+    intention_to_treat,
+    load_outcomes,
+    read_results,
+)
 
 WEIGHTS = {"A": 1.0, "B": 1.0, "C": 1.0}
 
@@ -95,6 +100,61 @@ class TestLoadOutcomes:
     def test_empty(self):
         with pytest.raises(DataError, match="no rows"):
             load_outcomes(good_results().iloc[:0], known_users=range(11), groups=WEIGHTS)
+
+
+class TestOptionalColumns:
+    def test_refunds_behind_the_flag(self):
+        refund = good_results()
+        refund.loc[2, "revenue"] = -40.0  # row 3 converted: a refund
+        with pytest.raises(DataError, match="negative.*results.refunds"):
+            load_outcomes(refund, known_users=range(1, 11), groups=WEIGHTS)
+        out = load_outcomes(refund, known_users=range(1, 11), groups=WEIGHTS, refunds=True)
+        assert out.loc[2, "revenue"] == -40.0
+        refund.loc[1, "revenue"] = -5.0  # row 2 did not convert
+        with pytest.raises(DataError, match="refund.*without a conversion at row 2"):
+            load_outcomes(refund, known_users=range(1, 11), groups=WEIGHTS, refunds=True)
+
+    def test_cancelled_and_exposure(self):
+        raw = good_results().assign(cancelled=[1, 0, 0, 0, 0, 0, 0, 0, 0, 0], exposure_days=3.5)
+        out = load_outcomes(raw, known_users=range(1, 11), groups=WEIGHTS)
+        assert out["cancelled"].dtype == bool and out["cancelled"].sum() == 1
+        assert (out["exposure_days"] == 3.5).all()
+        with pytest.raises(
+            DataError, match="'cancelled': 5 cancellation.*without a conversion at rows 2, 4"
+        ):
+            load_outcomes(
+                raw.assign(cancelled=[0, 1] * 5), known_users=range(1, 11), groups=WEIGHTS
+            )
+        with pytest.raises(DataError, match="'exposure_days'.*row 4"):
+            bad = raw.assign(exposure_days=[1.0, 2, 3, -1, 5, 6, 7, 8, 9, 10])
+            load_outcomes(bad, known_users=range(1, 11), groups=WEIGHTS)
+
+
+class TestIntentionToTreat:
+    def assigned(self) -> pd.DataFrame:
+        return pd.DataFrame({"user_id": np.arange(1, 13), "group": list("ABCABCABCABC")})
+
+    def test_missing_users_count_as_not_converted(self):
+        checked = load_outcomes(good_results(), known_users=range(1, 13), groups=WEIGHTS)
+        out, coverage = intention_to_treat(checked, self.assigned())
+        assert len(out) == 12 and (coverage.users, coverage.missing) == (10, 2)
+        assert coverage.share == pytest.approx(10 / 12)
+        assert not out["converted"].iloc[10:].any() and (out["revenue"].iloc[10:] == 0).all()
+        assert out["converted"].iloc[:10].tolist() == good_results()["converted"].tolist()
+        with pytest.raises(
+            DataError, match="covers 10 of 12 .* below ab_test.results.min_coverage"
+        ):
+            intention_to_treat(checked, self.assigned(), min_coverage=0.9)
+
+    def test_group_mismatch_is_an_error_or_reported(self):
+        moved = good_results()
+        moved.loc[[1, 4], "group"] = "C"  # rows 2 and 5: not their assigned arm
+        checked = load_outcomes(moved, known_users=range(1, 13), groups=WEIGHTS)
+        with pytest.raises(DataError, match="'group': 2 row.*assignment.* at rows 2, 5"):
+            intention_to_treat(checked, self.assigned(), what="results.csv")
+        out, coverage = intention_to_treat(checked, self.assigned(), group_mismatch="report")
+        assert coverage.group_mismatch == 2
+        assert out["group"].tolist() == self.assigned()["group"].tolist()  # the assigned arm
 
 
 class TestReadResults:

@@ -62,14 +62,42 @@ class TestPowerAnalysis:
             correction="bonferroni",
             pairs=pairs,
         )
-        h = proportion_effectsize(0.13, 0.11)
+        h = proportion_effectsize(0.15, 0.13)  # over A's planned rate, 11% + 2 points
         assert plan.alpha_per_comparison == pytest.approx(0.05 / 3)
         direct = plan.comparisons[2]
         assert (direct.treatment, direct.control) == ("B", "A")
         assert direct.power == pytest.approx(
             NormalIndPower().power(h, nobs1=900, alpha=0.05 / 3, ratio=1200 / 900)
         )
-        assert plan.to_dict()["B_vs_A_power"] == pytest.approx(direct.power)
+        assert plan.to_dict()["plan_B_vs_A_power"] == pytest.approx(direct.power)
+
+    def test_a_relative_mde_lifts_a_expected_rate_too(self):
+        plan = power_analysis(
+            {"A": 1000, "B": 1000, "C": 1000},
+            baseline_rate=0.10,
+            mde=0.2,
+            mde_kind="relative",
+            pairs=[("B", "A")],
+        )
+        r = plan.comparisons[0]
+        assert (r.baseline_rate, r.target_rate) == pytest.approx((0.12, 0.144))
+
+    def test_triggered_sizes_and_notes(self):
+        plan = power_analysis(
+            {"A": 1000, "B": 1000, "C": 1000},
+            baseline_rate=0.10,
+            mde=0.02,
+            pairs=comparison_pairs(["A", "B", "C"]),
+            pair_sizes={("B", "A"): (230, 240)},
+        )
+        metrics = plan.to_dict()
+        assert metrics["plan_B_vs_A_triggered_n_treatment"] == 230
+        h = proportion_effectsize(0.14, 0.12)
+        assert metrics["plan_B_vs_A_triggered_power"] == pytest.approx(
+            NormalIndPower().power(h, nobs1=230, alpha=0.05, ratio=240 / 230)
+        )
+        assert all(isinstance(v, int | float) or v is None for v in metrics.values())
+        assert plan.notes() == {}
 
     def test_unknown_arm_in_pairs(self):
         plan = power_analysis({"A": 10, "C": 10}, baseline_rate=0.1, mde=0.02, pairs=[("B", "A")])
@@ -81,7 +109,8 @@ class TestPowerAnalysis:
         empty = power_analysis({"A": 0, "C": 10}, baseline_rate=0.1, mde=0.02)
         assert "'A' has no users" in empty.comparisons[0].error
         json.dumps(empty.to_dict(), allow_nan=False)
-        assert empty.to_dict()["A_vs_C_power"] is None
+        assert empty.to_dict()["plan_A_vs_C_power"] is None
+        assert "has no users" in empty.notes()["plan_A_vs_C_error"]
 
     @pytest.mark.parametrize(
         ("kwargs", "needle"),
