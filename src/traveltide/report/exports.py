@@ -20,77 +20,26 @@ import numpy as np
 import pandas as pd
 
 from traveltide.errors import DataError
+from traveltide.experiment.decision import BASIS as BASIS
+from traveltide.experiment.decision import RULE as RECOMMENDATION_RULE
+from traveltide.experiment.decision import recommend as decide_perks
+from traveltide.report.names import cluster_label, group_names, perk_name, segment_name
 from traveltide.segment.compare import align
 from traveltide.segment.standardize import cohort_zscores
 
-ARM_VIEW = {"A": "rules", "B": "ml"}  # the A/B arms that give targeted perks (C is control)
-CONTROL = "C"
-INCONCLUSIVE = "inconclusive"
-TIE = "tie"
-NO_DIFFERENCE = "no significant difference"
 SPEND = "total_spend_usd"  # the feature summarised as spend per segment
 TRAITS = 3  # features named per segment in key_traits
-
-# recommendation_basis values (docs/ab-testing.md documents the rule)
-BASIS = {
-    "ab_winner": "the A/B winner's perk",
-    "both_agree": "rules and ML give the same perk",
-    "tie_larger_lift": "tie: the perk of the arm with the larger significant lift over control",
-    "keep_rules": "no significant A/B difference: the rule perk stays (current practice)",
-    "control_won": "every targeted arm converted below control: no perk recommended",
-    "inconclusive": "the A/B test is inconclusive: no perk recommended",
-}
-
-RECOMMENDATION_RULE = (
-    "If the A/B verdict names arm A (rule perks) or B (ML perks), every user gets that arm's "
-    "perk. If the control won, or the test is inconclusive, no perk is recommended (empty). "
-    "On a tie or no significant difference, a user whose rule perk and ML perk agree gets that "
-    "perk; where they differ, a tie gives the perk of the arm with the larger significant lift "
-    "over control, and no significant difference keeps the rule perk (current practice)."
-)
-
-
-def arms_above_control(ab: Mapping[str, Any]) -> list[tuple[float, str]]:
-    """(lift, arm) of the targeted arms converting significantly above control, largest first."""
-    out = []
-    for arm in ARM_VIEW:
-        lift = ab.get(f"{arm}_vs_{CONTROL}_lift_abs")
-        if ab.get(f"{arm}_vs_{CONTROL}_significant") and isinstance(lift, int | float) and lift > 0:
-            out.append((float(lift), arm))
-    return sorted(out, key=lambda x: (-x[0], x[1]))
 
 
 def recommend(
     rule_perk: pd.Series, ml_perk: pd.Series, ab: Mapping[str, Any]
 ) -> tuple[pd.Series, pd.Series]:
-    """The recommended perk and its basis per user, by ``RECOMMENDATION_RULE``.
+    """The recommended perk and its basis per user: the A/B decision
+    (``traveltide.experiment.decision``), applied to each user.
 
-    ``ab`` is metrics/ab_test.json; a missing or unknown verdict counts as inconclusive.
+    ``ab`` is data/ab/summary.json; without a decision nothing is recommended.
     """
-    rule_perk = rule_perk.astype(str)
-    ml_perk = ml_perk.astype(str)
-    index = rule_perk.index
-    winner = str(ab.get("verdict_winner") or INCONCLUSIVE)
-
-    def const(value: str) -> pd.Series:
-        return pd.Series(value, index=index, dtype=str)
-
-    if winner in ARM_VIEW:
-        chosen = rule_perk if winner == "A" else ml_perk
-        return chosen.rename("recommended_perk"), const("ab_winner")
-    if winner not in (TIE, NO_DIFFERENCE):  # the control, inconclusive, or unknown
-        basis = "control_won" if winner == CONTROL else "inconclusive"
-        return const(""), const(basis)
-    agree = rule_perk.to_numpy() == ml_perk.to_numpy()
-    fallback, basis = rule_perk, "keep_rules"
-    if winner == TIE:
-        above = arms_above_control(ab)
-        if above:
-            fallback = rule_perk if above[0][1] == "A" else ml_perk
-            basis = "tie_larger_lift"
-    perk = pd.Series(np.where(agree, rule_perk, fallback), index=index, dtype=str)
-    why = pd.Series(np.where(agree, "both_agree", basis), index=index, dtype=str)
-    return perk, why
+    return decide_perks(rule_perk, ml_perk, ab)
 
 
 def rewards_assignment(
@@ -111,6 +60,7 @@ def rewards_assignment(
             "perks_agree": (both["perk_rules"] == both["perk_ml"]).to_numpy(),
             "recommended_perk": perk.to_numpy(),
             "recommendation_basis": basis.to_numpy(),
+            "recommended_perk_name": [perk_name(p) for p in perk],
         }
     )
 
@@ -135,9 +85,10 @@ def _mode_share(values: pd.Series) -> tuple[str, float]:
 def segment_summary(features: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
     """One row per rule segment (largest first), then per ML cluster (by id).
 
-    Columns: view (rules | ml), segment, name, users, share of the cohort, avg and total
-    spend (``total_spend_usd``; NaN without it), perk (the most frequent in the group),
-    recommended_perk and its share of the group, and the key traits (mean cohort z-scores).
+    Columns: view (rules | ml), segment, name (the report's human name), users, share of the
+    cohort, avg and total spend (``total_spend_usd``; NaN without it), perk (the most frequent
+    in the group), recommended_perk and its share of the group, the key traits (mean cohort
+    z-scores), and both perks' human names.
     """
     missing = ~assignment["user_id"].isin(features["user_id"])
     if missing.any():
@@ -149,11 +100,12 @@ def segment_summary(features: pd.DataFrame, assignment: pd.DataFrame) -> pd.Data
     z = cohort_zscores(table[[c for c in features.columns if c != "user_id"]])
     n = len(table)
     rows = []
+    groups_named = group_names(pd.crosstab(table["rule_segment"], table["ml_cluster"]))
     views = (
-        ("rules", "rule_segment", "rule_perk", None),
-        ("ml", "ml_cluster", "ml_perk", "ml_cluster_name"),
+        ("rules", "rule_segment", "rule_perk", segment_name),
+        ("ml", "ml_cluster", "ml_perk", lambda c: cluster_label(c, groups_named)),
     )
-    for view, key, perk_col, name_col in views:
+    for view, key, perk_col, name_of in views:
         groups = table.groupby(key, sort=True)
         order = sorted(groups.groups, key=lambda g: (-len(groups.groups[g]), str(g)))
         if view == "ml":
@@ -163,19 +115,22 @@ def segment_summary(features: pd.DataFrame, assignment: pd.DataFrame) -> pd.Data
             part = table.loc[idx]
             spend = part[SPEND].astype(float) if SPEND in part else pd.Series(np.nan, index=idx)
             recommended, rec_share = _mode_share(part["recommended_perk"])
+            perk = _mode_share(part[perk_col])[0]
             rows.append(
                 {
                     "view": view,
                     "segment": str(group),
-                    "name": str(part[name_col].iloc[0]) if name_col else str(group),
+                    "name": name_of(group),
                     "users": len(part),
                     "share": len(part) / n,
                     "avg_spend_usd": float(spend.mean()),
                     "total_spend_usd": float(spend.sum()),
-                    "perk": _mode_share(part[perk_col])[0],
+                    "perk": perk,
                     "recommended_perk": recommended,
                     "recommended_share": rec_share,
                     "key_traits": key_traits(z.loc[idx].mean()),
+                    "perk_name": perk_name(perk),
+                    "recommended_perk_name": perk_name(recommended),
                 }
             )
     return pd.DataFrame(rows)
@@ -195,7 +150,7 @@ def analysis(
     ab_arms: pd.DataFrame,
     summary: pd.DataFrame,
     assignment: pd.DataFrame,
-    executive_summary: list[str],
+    answers: list[str],
     projection: Mapping[str, Any],
 ) -> dict[str, Any]:
     """All analysis results as one JSON-ready dict (write it with ``traveltide.io.write_json``)."""
@@ -218,6 +173,6 @@ def analysis(
             "basis_meaning": BASIS,
             "users_without_perk": int((assignment["recommended_perk"] == "").sum()),
         },
-        "executive_summary": list(executive_summary),
+        "answers": list(answers),
         "pca_projection": dict(projection),
     }

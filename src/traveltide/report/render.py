@@ -1,7 +1,10 @@
 """The whole report as one self-contained HTML page.
 
-Sections in reading order, plots inlined as base64 data URIs so the page opens offline; no
-timestamps and no absolute paths, so the same inputs give the same bytes.
+A head of marketing's answers first, the detail after, the statistics in an appendix with a
+glossary. Plots are inlined as base64 data URIs (shown at half their pixel size: sharp on
+high-density screens and in print), so the page opens offline; a stylesheet for narrow
+screens and one for print (A4). No timestamps and no absolute paths: the same inputs give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -11,78 +14,93 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from traveltide.report.answers import answers_html
+from traveltide.report.glossary import glossary_html
 from traveltide.report.inputs import ReportInputs
-from traveltide.report.narrative import executive_summary, headline
+from traveltide.report.narrative import agreement_html, headline, k_choice
+from traveltide.report.plot_data import lift_metric
+from traveltide.report.plotting import css_size
 from traveltide.report.sections import (
     ab_power_section,
     ab_verdict_section,
     exports_section,
-    recommendations_section,
     summary_section,
     timings_section,
 )
+from traveltide.report.style import CSS
 
+TITLE = "TravelTide rewards: who gets which perk"
 # (section id, title) in reading order; `traveltide report` adds the timings last
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("summary", "Executive summary"),
-    ("headline", "Headline figures"),
-    ("segments", "Segments"),
-    ("k-selection", "Choosing the number of clusters"),
-    ("rules-vs-ml", "Rules vs ML"),
-    ("ab-test", "A/B test"),
+    ("summary", "In short"),
+    ("segments", "The segments and the ML groups"),
+    ("rules-vs-ml", "Rules and ML groups compared"),
+    ("ab-test", "The A/B test and what it is worth"),
+    ("k-selection", "How many ML groups"),
     ("exports", "Exports"),
+    ("appendix", "Appendix: the statistics"),
 )
 
 CAPTIONS = {
-    "pca.png": (
-        "ML clusters on the first two principal components of the standardized features"
-        "{sample}. A projection for looking only: it is not the space the clusters were found "
-        "in, so clusters that overlap here may still be apart there."
-    ),
-    "cluster_sizes.png": "Users per ML cluster (label: cluster id and its perk).",
-    "segment_sizes.png": "Users per rule segment.",
-    "perk_mix.png": "Users per perk: as the rules give them, as the ML clusters give them, "
-    "and as recommended (see Exports).",
-    "k_selection.png": "k-selection: quality of each candidate number of clusters; "
-    "the dotted line is the k used.",
-    "contingency.png": "Users per rule segment (rows) and ML cluster (columns).",
-    "ab_lift.png": "Conversion lift of each comparison in percentage points with its 95% "
-    "confidence interval; green: significant after multiple-testing correction.",
+    "segment_sizes.png": "Customers per segment, as today's marketing rules define them.",
+    "perk_mix.png": "Customers per perk: as today's rules give them, as the ML groups give "
+    "them, and as recommended (the same counts as the table above).",
+    "cluster_sizes.png": "Customers per ML group, named after the rule segments they mostly hold.",
+    "pca.png": "The customers in two dimensions (principal components of the standardised "
+    "features{sample}), coloured by ML group. A picture for looking only: the groups were "
+    "found in more dimensions, so groups that overlap here may be apart there.",
+    "contingency.png": "Customers per rule segment (rows) and ML group (columns).",
+    "ab_lift.png": "Difference between the arms in {what}, with its 95% range; green: too "
+    "large to be chance after correcting for several comparisons.",
+    "policy_value.png": "What each way of giving perks would earn per customer, estimated from "
+    "the customers who got a random perk, with its 95% range (dashed: a random perk).",
+    "k_selection.png": "Quality of each candidate number of ML groups. {why}",
+}
+LIFT_WORDS = {
+    "net_value": "net value per customer (USD, revenue minus the perk's cost)",
+    "revenue": "revenue per customer (USD)",
+    "conversion": "the share who booked (percentage points)",
 }
 
 
 def _caption(name: str, inputs: ReportInputs) -> str:
-    """A plot's caption; the PCA's says how many users it shows."""
+    """A plot's caption: the PCA's says how many customers it shows, the k-selection's why
+    the number used was chosen."""
     text = CAPTIONS.get(name, name)
     if name == "pca.png" and inputs.projection is not None:
         p = inputs.projection
         sample = (
-            f", a seeded sample of {len(p.points):,} of {p.users:,} users"
+            f", a sample of {len(p.points):,} of {p.users:,} customers"
             if len(p.points) < p.users
-            else f", all {p.users:,} users"
+            else f", all {p.users:,} customers"
         )
         text = text.format(sample=sample)
+    if name == "ab_lift.png":
+        what = LIFT_WORDS.get(lift_metric(inputs.stage("ab_test")), "the decision metric")
+        text = text.format(what=f"{what}, the measure the decision rests on")
+    if name == "k_selection.png":
+        text = text.format(why=k_choice(inputs.stage("cluster"), inputs.k_table))
     return text
 
 
 def _figure(name: str, png: bytes, caption: str) -> str:
-    """One plot as a <figure> with the PNG inlined as a data URI."""
+    """One plot as a <figure>, the PNG inlined and sized in CSS pixels."""
     fig_id = "fig-" + name.removesuffix(".png").replace("_", "-")
+    width, height = css_size(png)
     return (
-        f'<figure id="{fig_id}"><img alt="{html.escape(name)}" '
+        f'<figure id="{fig_id}"><img data-plot="{html.escape(name)}" '
+        f'alt="{html.escape(caption)}" width="{width}" height="{height}" '
         f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
 
 def _fmt(value: Any) -> str:
-    """A headline figure as an escaped table cell."""
+    """An appendix figure as an escaped table cell."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:,.4g}"
+        return "n/a" if value != value else f"{value:,.4g}"
     if isinstance(value, int):
         return f"{value:,}"
     if value is None:
@@ -90,61 +108,64 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _appendix(inputs: ReportInputs) -> str:
+    ab = inputs.stage("ab_test")
+    rows = "\n".join(
+        f'<tr><th>{html.escape(name)}</th><td data-metric="{html.escape(name)}">{_fmt(v)}</td></tr>'
+        for name, v in headline(inputs.metrics)
+    )
+    verdict = html.escape(str(ab.get("verdict_reason", "")))
+    return (
+        "<h3>Figures</h3>\n"
+        f'<div class="scroll"><table id="headline">\n{rows}\n</table></div>\n'
+        "<h3>The A/B test in detail</h3>\n"
+        f'<p id="verdict">{verdict}</p>\n{ab_verdict_section(ab)}\n'
+        f"<h3>Power and minimum detectable effect</h3>\n{ab_power_section(ab)}\n"
+        f"<h3>Glossary</h3>\n{glossary_html()}"
+    )
+
+
 def render_html(inputs: ReportInputs, plots: Mapping[str, bytes]) -> str:
     """The whole report as one HTML string with the plots inlined (no external resources)."""
-    m = inputs.metrics
-    ab = m.get("ab_test", {})
     figs = {name: _figure(name, png, _caption(name, inputs)) for name, png in plots.items()}
 
     def fig(*names: str) -> str:
         return "\n".join(figs[n] for n in names if n in figs)
 
-    rows = "\n".join(
-        f'<tr><th>{html.escape(name)}</th><td data-metric="{html.escape(name)}">{_fmt(v)}</td></tr>'
-        for name, v in headline(m)
-    )
-    summary = "\n".join(f"<p>{html.escape(s)}</p>" for s in executive_summary(m, inputs.assignment))
-    verdict = html.escape(str(ab.get("verdict_reason", "")))
+    k_text = k_choice(inputs.stage("cluster"), inputs.k_table)
     body = {
-        "summary": f'<div id="executive-summary">\n{summary}\n</div>',
-        "headline": f'<table id="headline">\n{rows}\n</table>',
-        "segments": f"{fig('pca.png', 'cluster_sizes.png', 'segment_sizes.png', 'perk_mix.png')}"
-        f"\n<h3>Segment summary</h3>\n{summary_section(inputs.summary)}",
-        "k-selection": fig("k_selection.png"),
-        "rules-vs-ml": f"{fig('contingency.png')}\n<h3>Recommendations</h3>\n"
-        f"{recommendations_section(m.get('compare', {}))}",
-        "ab-test": f"{fig('ab_lift.png')}\n<h3>Verdict</h3>\n"
-        f'<p id="verdict">{verdict}</p>\n{ab_verdict_section(ab)}\n'
-        f"<h3>Power and minimum detectable effect</h3>\n{ab_power_section(ab)}",
+        "summary": answers_html(inputs),
+        "segments": f"{fig('segment_sizes.png', 'perk_mix.png', 'cluster_sizes.png', 'pca.png')}"
+        f"\n<h3>Every segment and ML group</h3>\n"
+        f"{summary_section(inputs.summary, inputs.group_names)}",
+        "rules-vs-ml": f"{agreement_html(inputs.stage('compare'))}\n{fig('contingency.png')}",
+        "ab-test": fig("ab_lift.png", "policy_value.png"),
+        "k-selection": (f'<p id="k-choice">{html.escape(k_text)}</p>\n' if k_text else "")
+        + fig("k_selection.png"),
         "exports": exports_section(inputs),
+        "appendix": _appendix(inputs),
     }
     shown = SECTIONS
     if inputs.timings:
         body["timings"] = timings_section(inputs.timings)
         shown = (*SECTIONS, ("timings", "Where the time went"))
-    nav = " | ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in shown)
+    nav = "\n".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in shown)
     sections = "\n".join(
         f'<section id="{sid}">\n<h2>{html.escape(title)}</h2>\n{body[sid]}\n</section>'
         for sid, title in shown
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>TravelTide segmentation report</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(TITLE)}</title>
 <style>
-body {{ font-family: sans-serif; max-width: 1150px; margin: 2em auto; color: #222;
-  line-height: 1.45; }}
-table {{ border-collapse: collapse; margin: 0.5em 0; }}
-th, td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; vertical-align: top; }}
-th {{ text-align: left; }}
-figure {{ display: inline-block; margin: 8px; vertical-align: top; max-width: 560px; }}
-figure img {{ max-width: 100%; }}
-figcaption {{ font-size: 0.85em; color: #555; }}
-#executive-summary {{ background: #f4f7fb; padding: 0.5em 1em; border-left: 4px solid #4a7ab5; }}
-nav {{ font-size: 0.9em; }}
+{CSS}
 </style></head>
 <body>
-<h1>TravelTide segmentation report</h1>
-<nav>{nav}</nav>
+<header><h1>{html.escape(TITLE)}</h1>
+<nav>{nav}</nav></header>
+<main>
 {sections}
+</main>
 </body></html>
 """

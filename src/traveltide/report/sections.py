@@ -4,14 +4,17 @@ the segment summary, the exports and the stage timings. Cells are escaped here."
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from traveltide.report.abview import arms_of, plan_key, tested
 from traveltide.report.exports import BASIS, RECOMMENDATION_RULE
 from traveltide.report.formatting import ci, is_number, pct, pts, pval
 from traveltide.report.inputs import ReportInputs
+from traveltide.report.names import cluster_label, feature_words, perk_name, segment_name
 
 # what each export holds, beside its link
 EXPORT_NOTES = {
@@ -24,12 +27,13 @@ EXPORT_NOTES = {
 
 
 def html_table(head: list[str], rows: list[list[str]], table_id: str) -> str:
-    """A small HTML table; cells are escaped here."""
+    """A small HTML table in a scrolling box (wide tables never widen the page); cells are
+    escaped here."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
     )
-    return f'<table id="{table_id}"><tr>{th}</tr>\n{body}\n</table>'
+    return f'<div class="scroll"><table id="{table_id}"><tr>{th}</tr>\n{body}\n</table></div>'
 
 
 def _getter(ab: Mapping[str, Any], key: str) -> Any:
@@ -103,29 +107,40 @@ def ab_verdict_section(ab: Mapping[str, Any]) -> str:
     )
 
 
+CORRECTIONS = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}
+
+
 def ab_power_section(ab: Mapping[str, Any]) -> str:
     """Power and minimum detectable effect of each comparison at the assigned sizes."""
     if ab.get("plan_error"):
         return f"<p>Power plan: {html.escape(str(ab['plan_error']))}</p>"
     rows = []
-    for key in _comparisons(ab):
-        treatment, control = key.split("_vs_")
-        g = _getter(ab, key)
+    for key in tested(ab):
+        treatment, control, _ = arms_of(key)
+
+        def g(name: str, key: str = key) -> Any:
+            return ab.get(plan_key(ab, key, name))
+
+        sizes = [g("n_treatment"), g("n_control")]
+        if not all(is_number(n) for n in sizes):
+            sizes = [ab.get(f"{treatment}_n"), ab.get(f"{control}_n")]
         rows.append(
             [
                 key.replace("_", " "),
-                f"{ab.get(f'{treatment}_n', 'n/a')} / {ab.get(f'{control}_n', 'n/a')}",
+                f"{_count(sizes[0])} / {_count(sizes[1])}",
                 pct(g("power")),
                 pts(g("mde_abs")).lstrip("+") + f" ({pct(g('mde_rel'), 0)} relative)",
                 f"{_count(g('n_required_treatment'))} / {_count(g('n_required_control'))}",
                 str(g("plan_error") or g("plan_note") or ""),
             ]
         )
+    correction = ab.get("plan_correction") or "bonferroni"
     intro = (
         f"Planned before any outcome: baseline conversion {pct(ab.get('plan_baseline_rate'))}, "
         f"effect of interest {pts(ab.get('plan_mde_abs'))}, alpha "
-        f"{pval(ab.get('plan_alpha_per_comparison'))} per comparison (Bonferroni over "
-        f"{len(rows)}, conservative for Holm), target power {pct(ab.get('plan_target_power'), 0)}."
+        f"{pval(ab.get('plan_alpha_per_comparison'))} per comparison over {len(rows)} "
+        f"({CORRECTIONS.get(str(correction), str(correction))} correction), target power "
+        f"{pct(ab.get('plan_target_power'), 0)}."
     )
     table = html_table(
         [
@@ -151,32 +166,37 @@ def recommendations_section(compare: Mapping[str, Any]) -> str:
     return f'<ul id="recommendations">\n{lis}\n</ul>'
 
 
-def summary_section(summary: pd.DataFrame | None) -> str:
-    """The segment summary export as a table: one row per rule segment and ML cluster."""
+def traits_in_words(traits: str) -> str:
+    """'high avg_seats (+1.8 sd)' -> 'high seats per booking (+1.8 sd)'."""
+    return re.sub(r"\b(high|low) (\w+) \(", lambda m: f"{m[1]} {feature_words(m[2])} (", traits)
+
+
+def summary_section(summary: pd.DataFrame | None, names: Mapping[str, str]) -> str:
+    """The segment summary export as a table: one row per rule segment and ML group."""
     if summary is None or summary.empty:
         return "<p>No segment summary.</p>"
     rows = [
         [
             "rules" if r.view == "rules" else "ML",
-            str(r.segment) if r.view == "rules" else f"{r.segment}: {r.name}",
+            segment_name(r.segment) if r.view == "rules" else cluster_label(r.segment, names),
             f"{r.users:,}",
             pct(r.share),
             "n/a" if not is_number(r.avg_spend_usd) else f"{r.avg_spend_usd:,.0f}",
-            str(r.perk),
-            f"{r.recommended_perk or 'none'} ({pct(r.recommended_share, 0)})",
-            str(r.key_traits),
+            perk_name(r.perk),
+            f"{perk_name(r.recommended_perk)} ({pct(r.recommended_share, 0)})",
+            traits_in_words(str(r.key_traits)),
         ]
         for r in summary.itertuples(index=False)
     ]
     head = [
         "view",
-        "segment",
-        "users",
+        "segment or group",
+        "customers",
         "share",
-        "avg spend (USD)",
-        "perk",
+        "average spend (USD)",
+        "perk today",
         "recommended (share of segment)",
-        "key traits (mean z-score vs cohort)",
+        "what sets it apart (mean, in standard deviations from the cohort)",
     ]
     return html_table(head, rows, "segment-summary")
 

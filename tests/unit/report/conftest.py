@@ -1,12 +1,12 @@
-"""The A/B metrics of every verdict scenario (report_inputs.VERDICTS), computed once."""
+"""The A/B stage's figures on the synthetic tables (report_inputs), computed once."""
 
 from __future__ import annotations
 
 import pytest
 
-from report_inputs import ab_metrics_by_verdict
+from report_inputs import ab_figures
 
 
 @pytest.fixture(scope="session")
-def ab_by_verdict() -> dict[str, dict]:
-    return ab_metrics_by_verdict()
+def ab() -> dict:
+    return ab_figures()

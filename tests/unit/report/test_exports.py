@@ -7,97 +7,52 @@ import json
 import pandas as pd
 import pytest
 
-from report_inputs import VERDICTS, build_inputs, synthetic_tables
+from report_inputs import DECISIONS, inputs_for, synthetic_tables, with_decision
 from traveltide.errors import DataError
 from traveltide.io import to_json
-from traveltide.report.exports import (
-    analysis,
-    key_traits,
-    recommend,
-    rewards_assignment,
-    segment_summary,
-)
-from traveltide.report.narrative import executive_summary
+from traveltide.report.answers import answers_html
+from traveltide.report.exports import analysis, key_traits, rewards_assignment, segment_summary
+from traveltide.report.narrative import plain_text
 
 # --------------------------------------------------------------------------- recommended perk
 
 
-@pytest.mark.parametrize("verdict", list(VERDICTS))
-def test_recommended_perk_follows_the_documented_rule(ab_by_verdict, verdict):
+@pytest.mark.parametrize("scenario", list(DECISIONS))
+def test_the_assignment_applies_the_ab_decision(ab, scenario):
+    """The rule itself is experiment.decision's (tested there); the export applies it."""
     _, rules, clusters, _ = synthetic_tables()
-    ab = ab_by_verdict[verdict]
-    out = rewards_assignment(rules, clusters, ab)
+    winner, basis, differ = DECISIONS[scenario]
+    out = rewards_assignment(rules, clusters, with_decision(ab["figures"], scenario))
     agree = out["rule_perk"] == out["ml_perk"]
-    assert agree.any() and not agree.all()  # both branches of the rule are exercised
-    if verdict == "A":
-        assert (out["recommended_perk"] == out["rule_perk"]).all()
-        assert set(out["recommendation_basis"]) == {"ab_winner"}
-    elif verdict == "B":
-        assert (out["recommended_perk"] == out["ml_perk"]).all()
-        assert set(out["recommendation_basis"]) == {"ab_winner"}
-    elif verdict in ("C", "inconclusive"):
+    assert agree.any() and not agree.all()  # both kinds of user are there
+    if not differ:
         assert (out["recommended_perk"] == "").all()
-        assert set(out["recommendation_basis"]) == {"control_won" if verdict == "C" else verdict}
-    else:
-        assert (out.loc[agree, "recommended_perk"] == out.loc[agree, "rule_perk"]).all()
-        assert set(out.loc[agree, "recommendation_basis"]) == {"both_agree"}
-        differ = out.loc[~agree]
-        if verdict == "tie":  # equal lifts (A and B both +10 pts): the tie-break is A (name order)
-            assert ab["A_vs_C_lift_abs"] == pytest.approx(ab["B_vs_C_lift_abs"])
-            assert (differ["recommended_perk"] == differ["rule_perk"]).all()
-            assert set(differ["recommendation_basis"]) == {"tie_larger_lift"}
-        else:
-            assert (differ["recommended_perk"] == differ["rule_perk"]).all()
-            assert set(differ["recommendation_basis"]) == {"keep_rules"}
+        assert set(out["recommendation_basis"]) == {basis}
+        return
+    source = out["rule_perk"] if differ == "rules" else out["ml_perk"]
+    assert (out.loc[~agree, "recommended_perk"] == source[~agree]).all()
+    assert (out.loc[agree, "recommended_perk"] == out.loc[agree, "rule_perk"]).all()
+    assert set(out.loc[~agree, "recommendation_basis"]) == {basis}
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "expected"),
-    [
-        ((0.03, True), (0.05, True), "ml"),  # both above control: the larger lift
-        ((0.05, True), (0.03, True), "rules"),
-        ((0.02, True), (0.09, False), "rules"),  # B's larger lift is not significant
-        ((-0.02, True), (0.01, True), "ml"),  # A significantly BELOW control does not count
-    ],
-)
-def test_tie_gives_the_perk_of_the_larger_significant_lift(a, b, expected):
-    ab = {
-        "verdict_winner": "tie",
-        "A_vs_C_lift_abs": a[0],
-        "A_vs_C_significant": a[1],
-        "B_vs_C_lift_abs": b[0],
-        "B_vs_C_significant": b[1],
-    }
-    rule = pd.Series(["x", "y", "z"])
-    ml = pd.Series(["x", "q", "r"])
-    perk, basis = recommend(rule, ml, ab)
-    assert perk.iloc[0] == "x" and basis.iloc[0] == "both_agree"
-    assert list(perk.iloc[1:]) == list((ml if expected == "ml" else rule).iloc[1:])
-    assert set(basis.iloc[1:]) == {"tie_larger_lift"}
-
-
-def test_missing_verdict_recommends_nothing():
-    perk, basis = recommend(pd.Series(["x"]), pd.Series(["x"]), {})
-    assert perk.tolist() == [""] and basis.tolist() == ["inconclusive"]
-
-
-def test_assignment_has_one_row_per_user_and_refuses_unmatched_users(ab_by_verdict):
+def test_assignment_has_one_row_per_user_and_refuses_unmatched_users(ab):
     _, rules, clusters, _ = synthetic_tables()
-    out = rewards_assignment(rules, clusters, ab_by_verdict["B"])
+    decided = with_decision(ab["figures"], "B wins")
+    out = rewards_assignment(rules, clusters, decided)
     assert out["user_id"].tolist() == sorted(rules["user_id"])
     by_user = clusters.set_index("user_id")
     assert (out["ml_cluster"].to_numpy() == by_user.loc[out["user_id"], "cluster"].to_numpy()).all()
     assert (out["perks_agree"] == (out["rule_perk"] == out["ml_perk"])).all()
     with pytest.raises(DataError, match="only one segmentation"):
-        rewards_assignment(rules.iloc[1:], clusters, ab_by_verdict["B"])
+        rewards_assignment(rules.iloc[1:], clusters, decided)
 
 
 # --------------------------------------------------------------------------- segment summary
 
 
-def test_segment_summary_matches_pandas(ab_by_verdict):
+def test_segment_summary_matches_pandas(ab):
     features, rules, clusters, _ = synthetic_tables()
-    assignment = rewards_assignment(rules, clusters, ab_by_verdict["B"])
+    assignment = rewards_assignment(rules, clusters, with_decision(ab["figures"], "B wins"))
     summary = segment_summary(features, assignment)
     joined = assignment.merge(features, on="user_id")
     cols = [c for c in features.columns if c != "user_id"]
@@ -124,15 +79,15 @@ def test_key_traits_wording():
     assert text == "low b (-2.0 sd); high c (+1.0 sd); high a (+0.2 sd)"
 
 
-def test_segment_summary_refuses_users_without_features(ab_by_verdict):
+def test_segment_summary_refuses_users_without_features(ab):
     features, rules, clusters, _ = synthetic_tables()
-    assignment = rewards_assignment(rules, clusters, ab_by_verdict["B"])
+    assignment = rewards_assignment(rules, clusters, with_decision(ab["figures"], "B wins"))
     with pytest.raises(DataError, match="no feature row"):
         segment_summary(features.iloc[5:], assignment)
 
 
-def test_analysis_json_holds_every_result(ab_by_verdict):
-    inputs = build_inputs(ab_by_verdict["tie"])
+def test_analysis_json_holds_every_result(ab):
+    inputs = inputs_for(ab, "tie, rules stay")
     doc = json.loads(
         to_json(
             analysis(
@@ -142,13 +97,31 @@ def test_analysis_json_holds_every_result(ab_by_verdict):
                 ab_arms=inputs.ab_arms,
                 summary=inputs.summary,
                 assignment=inputs.assignment,
-                executive_summary=executive_summary(inputs.metrics, inputs.assignment),
+                answers=plain_text(answers_html(inputs)),
                 projection=inputs.projection.to_dict(),
             )
         )
     )
     assert doc["metrics"]["compare"]["ari"] == inputs.metrics["compare"]["ari"]
     assert doc["recommendation"]["verdict"] == "tie"
+    assert any(line.startswith("Which perk does each segment get") for line in doc["answers"])
     assert sum(doc["recommendation"]["perks"].values()) == len(inputs.assignment)
     assert len(doc["segment_summary"]) == len(inputs.summary)
     assert doc["k_selection"][0]["truth_ari"] is None  # NaN becomes null
+
+
+def test_exports_carry_human_names_beside_the_codes(ab):
+    features, rules, clusters, _ = synthetic_tables()
+    assignment = rewards_assignment(rules, clusters, with_decision(ab["figures"], "B wins"))
+    assert set(assignment["recommended_perk_name"]) <= {
+        "Free hotel night with a flight",
+        "Free checked bag",
+        "Exclusive discounts",
+        "Free hotel meal",
+    }
+    summary = segment_summary(features, assignment)
+    rules_rows = summary[summary["view"] == "rules"].set_index("segment")
+    assert rules_rows.loc["family_traveller", "name"] == "Family travellers"
+    assert rules_rows.loc["family_traveller", "perk_name"] == "Free checked bag"
+    ml = summary[summary["view"] == "ml"]
+    assert ml["name"].str.match(r"Group \d+: ").all()

@@ -12,18 +12,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from report_inputs import ALL_PLOTS, build_inputs, synthetic_tables
+from report_inputs import ALL_PLOTS, inputs_for, synthetic_tables
 from traveltide.io import write_csv, write_json, write_parquet
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def write_stage_inputs(folder: Path, inputs_ab: dict) -> list[str]:
-    """The report stage's input files in `folder`, and its command-line options."""
-    inputs = build_inputs(inputs_ab)
+def write_stage_inputs(folder: Path, ab: dict) -> list[str]:
+    """The report stage's input files in `folder`, as the pipeline lays them out (numbers in
+    metrics/, the rest in summary/ and the A/B summary), and its command-line options."""
+    inputs = inputs_for(ab, "tie, B risks less")
     features, rules, clusters, _ = synthetic_tables()
     for name, data in inputs.metrics.items():
-        write_json(data, folder / "metrics" / f"{name}.json")
+        numbers = {k: v for k, v in data.items() if isinstance(v, int | float | None)}
+        text = {k: v for k, v in data.items() if k not in numbers}
+        write_json(numbers, folder / "metrics" / f"{name}.json")
+        if name != "ab_test":
+            write_json(text, folder / "summary" / f"{name}.json")
+    write_json(
+        {k: v for k, v in inputs.metrics["ab_test"].items() if not isinstance(v, int | float)},
+        folder / "ab_summary.json",
+    )
+    write_csv(inputs.policy_values, folder / "policy_values.csv")
     write_parquet(features, folder / "features.parquet")
     write_parquet(rules, folder / "rules.parquet")
     write_parquet(clusters, folder / "clusters.parquet")
@@ -33,6 +43,9 @@ def write_stage_inputs(folder: Path, inputs_ab: dict) -> list[str]:
     shutil.copy(ROOT / "params.yaml", folder / "params.yaml")
     return [
         "--metrics-dir=metrics",
+        "--summary-dir=summary",
+        "--ab-summary=ab_summary.json",
+        "--policy-values=policy_values.csv",
         "--k-selection=k_selection.csv",
         "--contingency=contingency.csv",
         "--ab-arms=arms.csv",
@@ -69,8 +82,8 @@ def tree_hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def test_stage_outputs_are_byte_identical_across_runs(tmp_path, ab_by_verdict):
-    options = write_stage_inputs(tmp_path, ab_by_verdict["tie"])
+def test_stage_outputs_are_byte_identical_across_runs(tmp_path, ab):
+    options = write_stage_inputs(tmp_path, ab)
     first = tree_hashes(run_report_stage(tmp_path, options, "one", "1"))
     second = tree_hashes(run_report_stage(tmp_path, options, "two", "2"))
     assert first == second
@@ -87,3 +100,5 @@ def test_stage_outputs_are_byte_identical_across_runs(tmp_path, ab_by_verdict):
     assert 'href="../exports/rewards_assignment.csv"' in page
     exported = pd.read_csv(tmp_path / "one/exports/rewards_assignment.csv")
     assert len(exported) == json.loads((tmp_path / "metrics/extract.json").read_text())["users"]
+    assert set(exported["recommendation_basis"]) == {"both_agree", "lower_expected_loss"}
+    assert "Free hotel night with a flight" in page and "In short" in page
