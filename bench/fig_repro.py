@@ -51,7 +51,7 @@ def fig_noop(ctx: Context) -> Figure:
     s = ctx.scratch
     s.run("dvc", "status")  # warm-up: page cache, DVC's site cache
     s.run("dvc", "repro")
-    status, repro, status_cpu, repro_cpu, ran, source = [], [], [], [], set(), []
+    status, repro, status_cpu, repro_cpu, ran = [], [], [], [], set()
     # a second or two each, and noisy: three pairs per run, alternating
     for _ in range(3 * ctx.runs):
         run = s.run("dvc", "status")
@@ -61,10 +61,7 @@ def fig_noop(ctx: Context) -> Figure:
         repro.append(run.seconds)
         repro_cpu.append(run.cpu)
         ran |= stages_ran(run.text())
-        if "source" in (timings := s.timings()):  # the always-run stage's own process
-            source.append(timings["source"]["wall_s"])
     ratio = median(repro) / median(status)
-    source_s = median(source) if source else None
     extra = {
         "stages_ran": sorted(ran),
         "always_changed": sorted(always_changed(s.repo)),
@@ -73,16 +70,12 @@ def fig_noop(ctx: Context) -> Figure:
         # each repro over the status just before it: shows drift within the run (the
         # verdict stays the ratio of the medians)
         "pair_ratio": round(median([r / t for r, t in zip(repro, status, strict=True)]), 3),
-        # part of the repro's extra time: the always-run `source` stage's process (its wall
-        # time from timings/source.json; DVC's handling of the stage comes on top)
-        "source_stage_s": None if source_s is None else round(source_s, 3),
     }
-    source_note = "" if source_s is None else f"; source stage {source_s:.2f} s"
     return Figure(
         "noop",
         "no-op `dvc repro` / `dvc status`",
         f"{median(repro):.2f} s / {median(status):.2f} s = {ratio:.2f}x "
-        f"(CPU {extra['cpu_ratio']:.2f}x, median of pairs {extra['pair_ratio']:.2f}x{source_note})",
+        f"(CPU {extra['cpu_ratio']:.2f}x, median of pairs {extra['pair_ratio']:.2f}x)",
         "<= 1.5x",
         ratio <= 1.5,
         {

@@ -9,13 +9,12 @@ from typing import Any
 
 import yaml
 
-# the pipeline's dvc.yaml files: the always-run `source` stage has one of its own
-DVC_FILES = ("dvc.yaml", "data/source/dvc.yaml")
+# the pipeline's dvc.yaml files
+DVC_FILES = ("dvc.yaml",)
 
 
 def stages_ran(output: str) -> set[str]:
-    """Stage names from `dvc repro`'s output; a nested file's `data/source/dvc.yaml:source` is
-    `source`."""
+    """Stage names from `dvc repro`'s output; a nested file's `path/dvc.yaml:name` is `name`."""
     names = re.findall(r"Running stage '([^']+)'", output)
     return {name.rpartition(":")[2] for name in names}
 
@@ -34,7 +33,7 @@ def stages(repo: Path) -> dict[str, dict[str, Any]]:
         return re.sub(r"\$\{paths\.(\w+)\}", lambda m: str(paths[m.group(1)]), text)
 
     found = {}
-    for spec in reversed(specs):  # nested files first: `source` leads the order
+    for spec in reversed(specs):  # nested files first
         for name, st in spec["stages"].items():
             found[name] = {
                 "deps": [resolve(d) for d in st.get("deps", [])],

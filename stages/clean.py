@@ -1,4 +1,5 @@
-"""DVC stage clean: repaired cohort sessions and the data-quality counts."""
+"""DVC stage clean: repaired cohort sessions and the data-quality counts, on the engine
+params.yaml's `engine` block names (DuckDB by default, or Spark)."""
 
 import gc
 
@@ -7,16 +8,17 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 from dataclasses import asdict
 
-from traveltide.config import CleanConfig
-from traveltide.features.clean import clean_sessions
-from traveltide.io import read_parquet, write_json, write_parquet
+from traveltide.config import CleanConfig, EngineConfig
+from traveltide.engines.session import open_engine
+from traveltide.features.clean import clean_file
+from traveltide.io import write_json
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
-    cohort = read_parquet(paths.cohort, what="extract's cohort")
-    sessions, quality = clean_sessions(cohort, CleanConfig.from_params(params))
-    write_parquet(sessions, paths.sessions)
+    config = CleanConfig.from_params(params)
+    with open_engine(EngineConfig.from_params(params)) as engine:
+        quality = clean_file(engine, paths.cohort, paths.sessions, config)
     write_json(asdict(quality), paths.metrics)
 
 

@@ -26,11 +26,21 @@ def main(params, paths):
     write_bytes(model_bytes(result.segmenter), paths.model)
     write_csv(result.profiles.reset_index(), paths.profiles)
     write_json(result.metrics(), paths.metrics)
+    write_json(result.summary(), paths.summary)
 
 
 if __name__ == "__main__":
     run_stage(
         "cluster",
         main,
-        ["features", "personas", "k_selection", "clusters", "model", "profiles", "metrics"],
+        [
+            "features",
+            "personas",
+            "k_selection",
+            "clusters",
+            "model",
+            "profiles",
+            "metrics",
+            "summary",
+        ],
     )

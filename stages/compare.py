@@ -23,7 +23,10 @@ def main(params, paths):
     write_csv(result.contingency.reset_index(), paths.contingency)
     write_csv(segments_table(result.segments), paths.segments)
     write_json(result.metrics(), paths.metrics)
+    write_json(result.summary(), paths.summary)
 
 
 if __name__ == "__main__":
-    run_stage("compare", main, ["rules", "clusters", "contingency", "segments", "metrics"])
+    run_stage(
+        "compare", main, ["rules", "clusters", "contingency", "segments", "metrics", "summary"]
+    )

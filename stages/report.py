@@ -9,26 +9,14 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 from traveltide.report.publish import publish
 from traveltide.stage import run_stage
 
+PATHS = ("metrics_dir", "summary_dir", "ab_summary", "policy_values", "k_selection")
+PATHS += ("contingency", "ab_arms", "features", "rules", "clusters")
+PATHS += ("plots", "plot_data", "report", "exports")
+
 
 def main(params, paths):
     publish(paths)
 
 
 if __name__ == "__main__":
-    run_stage(
-        "report",
-        main,
-        [
-            "metrics_dir",
-            "k_selection",
-            "contingency",
-            "ab_arms",
-            "features",
-            "rules",
-            "clusters",
-            "plots",
-            "plot_data",
-            "report",
-            "exports",
-        ],
-    )
+    run_stage("report", main, PATHS)

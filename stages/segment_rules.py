@@ -15,8 +15,8 @@ def main(params, paths):
     features = read_parquet(paths.features, what="features' user table")
     segments, thresholds = segment_by_rules(features, RulesConfig.from_params(params))
     write_parquet(segments, paths.segments)
-    write_json(rules_metrics(segments, thresholds), paths.metrics)
+    write_json(rules_metrics(segments, thresholds), paths.summary)
 
 
 if __name__ == "__main__":
-    run_stage("segment_rules", main, ["features", "segments", "metrics"])
+    run_stage("segment_rules", main, ["features", "segments", "summary"])

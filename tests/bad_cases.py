@@ -19,9 +19,9 @@ import pytest
 
 from pipeline_repo import PipelineRepo, copy_repo, stages_ran
 
-# Not outputs a failure could lose: the run id of the tracking stage and the source stage's
-# request time (external sources only).
-VOLATILE = ("data/track/", "data/source/request.json")
+# Not an output a failure could lose: the track stage's run file is no DVC-cached output (track
+# writes it again whenever it runs).
+VOLATILE = ("data/track/",)
 
 
 def baseline_fixture(name: str) -> Callable[..., PipelineRepo]:
@@ -61,8 +61,9 @@ def expect_one_line_failure(repo: PipelineRepo, case: Case, env: dict[str, str])
 def restore_and_compare(repo: PipelineRepo, before: dict[str, str], params_text: str) -> None:
     """Params and locks back; `dvc checkout` must bring back every output DVC removed.
 
-    Where the run stopped before any stage removed an output (bad params stop in `source`),
-    the outputs must be untouched, and the checkout (two seconds of DVC) is skipped.
+    Where the run stopped before any stage removed an output (a bad param stops the first
+    stage to run; extract's outputs are never removed), the outputs must be untouched, and the
+    checkout (two seconds of DVC) is skipped.
     """
     (repo.path / "params.yaml").write_text(params_text)
     repo.restore_locks()
@@ -98,17 +99,18 @@ def setter(dotted: str, value) -> Callable[[dict], None]:
     return apply
 
 
-# Hostile strings in params: validation stops them in the source stage, before any SQL runs.
+# Hostile strings in params: validation stops them in extract, the first stage that reads the
+# cohort block, before any SQL runs.
 SQL_CASES = [
     Case(
         "sql_in_min_sessions",
-        "source",
+        "extract",
         r"cohort.min_sessions must be an integer, got '7 OR 1=1'",
         setter("cohort.min_sessions", "7 OR 1=1"),
     ),
     Case(
         "sql_in_start_date",
-        "source",
+        "extract",
         r"cohort.session_start_after must be an ISO date YYYY-MM-DD, got \"2023-01-04'; DROP",
         setter("cohort.session_start_after", "2023-01-04'; DROP TABLE users; --"),
     ),

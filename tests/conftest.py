@@ -23,14 +23,20 @@ from traveltide.synthetic.generate import generate
 # since pytest-xdist's loadfile otherwise hands out the modules with the most tests first.
 LONGEST_FIRST = (  # paths below tests/
     "integration/test_pipeline_dvc.py",
+    "integration/test_pipeline_source.py",
     "integration/test_bad_environment.py",
+    "integration/test_pipeline_queue.py",
     "calibration/test_calibration.py",
+    "integration/test_spark_parity.py",  # a Spark session: about a minute, mostly the JVM's
     "integration/test_bad_input.py",
     "integration/test_determinism.py",
     "integration/test_report_browser.py",
+    "integration/test_dvc_views_plots.py",
+    "integration/test_mlflow_ui.py",
     "integration/test_pgload.py",
     "integration/test_mlflow_postgres.py",
     "integration/test_serving.py",
+    "integration/test_spark_errors.py",
 )
 TESTS = Path(__file__).resolve().parent
 

@@ -19,12 +19,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# data/source/dvc.yaml holds the always-run `source` stage (a lock file of its own: see there)
-DVC_FILES = ("dvc.yaml", "data/source/dvc.yaml")
-LOCK_FILES = ("dvc.lock", "data/source/dvc.lock")
-# every stage of both files, by its own name (`stage_name`)
+DVC_FILES = ("dvc.yaml",)
+LOCK_FILES = ("dvc.lock",)
 ALL_STAGES = {
-    "source",
     "generate",
     "extract",
     "clean",
@@ -58,7 +55,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
 
 
 def stage_name(dvc_name: str) -> str:
-    """A stage by its own name (DVC says `data/source/dvc.yaml:source` for a nested file)."""
+    """A stage by its own name (DVC says `path/dvc.yaml:name` for a stage of a nested file)."""
     return dvc_name.rpartition(":")[2]
 
 
@@ -87,11 +84,11 @@ class PipelineRepo:
         return run(list(cmd), self.path, self.env if env is None else env, check=check)
 
     def changed_stages(self) -> set[str]:
-        """Stages `dvc status` lists; `source` is always among them (it is always_changed)."""
+        """Stages `dvc status` lists (none right after a `dvc repro`)."""
         return {stage_name(n) for n in json.loads(self.run("dvc", "status", "--json").stdout)}
 
     def restore_locks(self) -> None:
-        """The committed dvc.lock files back (a failed or changed run rewrote them)."""
+        """The committed dvc.lock back (a failed or changed run rewrote it)."""
         self.run("git", "checkout", "--", *LOCK_FILES)
 
     def locks(self) -> list[dict]:
@@ -104,8 +101,7 @@ class PipelineRepo:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def output_hashes(self, exclude: tuple[str, ...] = ()) -> dict[str, str]:
-        """sha256 of every file under data/ and metrics/ (DVC's own files aside: .gitignore,
-        and data/source's dvc.yaml and dvc.lock)."""
+        """sha256 of every file under data/ and metrics/ (DVC's .gitignore files aside)."""
         hashes = {}
         for folder in ("data", "metrics"):
             for file in sorted((self.path / folder).rglob("*")):
@@ -171,3 +167,15 @@ def build_baseline(base: Path, scale: float) -> PipelineRepo:
 def first_repro_output(baseline: PipelineRepo) -> str:
     """What the first `dvc repro` of a `build_baseline` repository printed."""
     return (baseline.path.parent / REPRO_LOG).read_text()
+
+
+def mlflow_runs(repo: Path) -> list:
+    """The top-level MLflow runs of the repository's own store (`mlflow.db` at its root)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    exp = mlflow.get_experiment_by_name("traveltide-segmentation")
+    if exp is None:
+        return []
+    runs = mlflow.search_runs([exp.experiment_id], output_format="list")
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]

@@ -81,3 +81,19 @@ def write_csvs(frames: dict, folder):
     for table, df in frames.items():
         df.to_csv(folder / f"{table}.csv", index=False)
     return folder
+
+
+def mlflow_run(target, experiment: str, *, name: str, params=None, metrics=None, tags=None) -> str:
+    """A finished top-level run in `target`'s store, made with MLflow's client alone (not the
+    track stage's logging): what tests of reading runs back need. Returns its id."""
+    from traveltide.mlops.store import experiment_id, open_store
+
+    with open_store(target) as client:
+        exp_id = experiment_id(client, experiment, target)
+        run = client.create_run(exp_id, run_name=name, tags={"dvc_exp_name": name, **(tags or {})})
+        for key, value in (params or {}).items():
+            client.log_param(run.info.run_id, key, value)
+        for key, value in (metrics or {}).items():
+            client.log_metric(run.info.run_id, key, value)
+        client.set_terminated(run.info.run_id)
+    return run.info.run_id

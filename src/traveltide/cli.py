@@ -65,22 +65,25 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _register(args: argparse.Namespace) -> None:
-    """Register the segmenter of one tracked run in MLflow's model registry."""
+    """Register a tracked run's segmenter in MLflow's model registry: by default the run of the
+    workspace's pipeline state (its `dvc_lock_md5` tag equals the digest of dvc.lock)."""
     from traveltide.config import TrackConfig, read_params
-    from traveltide.io import read_json
 
     # bad input first: MLflow takes seconds to import
-    if args.exp:
-        experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    else:
-        run_id = args.run_id or read_json(args.run_file)["run_id"]
+    experiment = TrackConfig.from_params(read_params(args.params)).experiment
+    if not (args.exp or args.run_id):
+        from traveltide.mlops.state import pipeline_digest
+
+        digest = pipeline_digest(args.dvc_lock)
     from traveltide.mlops.model import register_model
-    from traveltide.mlops.runs import find_run, run_model_uri
+    from traveltide.mlops.runs import find_run, find_state_run, run_model_uri
     from traveltide.mlops.store import resolve_target
 
     target = resolve_target()
     if args.exp:
         run_id = find_run(target, experiment, args.exp)
+    else:
+        run_id = args.run_id or find_state_run(target, experiment, digest)
     model_uri = run_model_uri(target, run_id)
     version = register_model(target, model_uri, args.name)
     print(f"registered {model_uri} (run {run_id}) as {args.name} version {version}")
@@ -91,14 +94,14 @@ def _runs(args: argparse.Namespace) -> None:
     from traveltide.config import TrackConfig, read_params
 
     experiment = TrackConfig.from_params(read_params(args.params)).experiment
-    from traveltide.mlops.runs import DEFAULT_RUN_METRICS, runs_table
+    from traveltide.mlops.runs import runs_table
     from traveltide.mlops.store import resolve_target
 
     table = runs_table(
         resolve_target(),
         experiment,
         names=tuple(args.exp or ()),
-        metrics=tuple(args.metric or DEFAULT_RUN_METRICS),
+        metrics=tuple(args.metric) if args.metric else None,
         sort=args.sort,
     )
     if args.csv:
@@ -132,6 +135,9 @@ def _report(args: argparse.Namespace) -> None:
     publish(
         SimpleNamespace(
             metrics_dir=Path("metrics"),
+            summary_dir=Path(paths["summary"]),
+            ab_summary=Path(paths["ab_summary"]),
+            policy_values=Path(paths["ab_policy"]),
             **{k: Path(paths[k]) for k in REPORT_INPUTS},
             plots=out / "plots",
             plot_data=out / "plot_data",
@@ -146,20 +152,39 @@ def _report(args: argparse.Namespace) -> None:
 def _db_load(args: argparse.Namespace) -> None:
     """Load the four tables into PostgreSQL (generated Parquet or CSV exports of the real ones)."""
     from traveltide.errors import ConfigError
-    from traveltide.sources.db import ENV_URL, resolve_source
     from traveltide.sources.pgload import load_tables
+    from traveltide.sources.source import ENV_URL, configured_url
     from traveltide.sources.table_inputs import csv_input, parquet_input
 
-    url = args.url or resolve_source().url
+    url = args.url or configured_url(os.environ)
     if not url:
         raise ConfigError(f"no database URL: pass --url or set {ENV_URL}")
     inputs = csv_input(args.from_csv) if args.from_csv else parquet_input(args.from_parquet)
-    result = load_tables(url, inputs, schema=args.schema, replace=args.replace)
+    result = load_tables(url, inputs, schema=args.schema, replace=args.replace, types=args.types)
     counts = ", ".join(f"{table} {n:,}" for table, n in result.rows.items())
     print(
-        f"loaded {counts} rows into {result.target} (schema {result.schema}) "
-        f"in {result.seconds:.1f} s"
+        f"loaded {counts} rows into {result.target} (schema {result.schema}, "
+        f"{result.types} types) in {result.seconds:.1f} s"
     )
+
+
+def _sweep_wait(args: argparse.Namespace) -> None:
+    """Wait for the experiments a `dvc exp run --queue` queued, showing progress and failures."""
+    from traveltide.errors import ConfigError, TrackingError
+    from traveltide.mlops.sweep import queued_names, watch
+
+    try:
+        names = queued_names(args.queued.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{args.queued}: cannot read ({exc.strerror})") from exc
+    if not names:
+        raise ConfigError(f"{args.queued}: names no queued experiment")
+    failed = watch(names, say=lambda line: print(line, flush=True), poll_s=args.poll)
+    if failed:
+        raise TrackingError(
+            f"{len(failed)} of {len(names)} experiments failed: {', '.join(failed)} "
+            "(dvc queue logs NAME shows why)"
+        )
 
 
 def _command(sub: Any, name: str, summary: str, func: Any) -> argparse.ArgumentParser:
@@ -186,29 +211,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
 
-    score = _command(sub, "score", "segment and perk per user of a feature table", _score)
+    score = _command(
+        sub, "score", "segment (cluster and its name) and perk per user of a feature table", _score
+    )
     score.add_argument(
         "--input", type=Path, required=True, help="user features, .parquet or .csv (user_id, ...)"
     )
     score.add_argument(
         "--model",
         default="data/models/segmenter.pkl",
-        help="segmenter pickle, or an MLflow model URI such as models:/traveltide-segmenter/1 "
-        "(default: %(default)s)",
+        help="segmenter pickle (default: %(default)s, the workspace's), or an MLflow model URI: "
+        "models:/traveltide-segmenter/1 is a registered version (`traveltide register` first), "
+        "models:/m-... a run's logged model",
     )
     score.add_argument(
         "--output", type=Path, help=".parquet or .csv to write (default: a table on stdout)"
     )
 
     register = _command(
-        sub, "register", "register a tracked run's segmenter in MLflow's model registry", _register
+        sub,
+        "register",
+        "register a tracked run's segmenter in MLflow's model registry (default: the run of the "
+        "workspace's pipeline state, found by its dvc.lock)",
+        _register,
     )
     which = register.add_mutually_exclusive_group()
-    which.add_argument("--run-id", help="MLflow run id (default: the run in --run-file)")
-    which.add_argument("--exp", metavar="NAME", help="the latest run of this DVC experiment")
-    register.add_argument("--run-file", type=Path, default=Path("data/track/mlflow_run.json"))
+    which.add_argument(
+        "--exp", metavar="NAME", help="the latest run of this DVC experiment instead"
+    )
+    which.add_argument("--run-id", metavar="ID", help="this MLflow run instead")
     register.add_argument("--name", default="traveltide-segmenter", help="(default: %(default)s)")
     register.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
+    register.add_argument("--dvc-lock", type=Path, default=Path("dvc.lock"), help=argparse.SUPPRESS)
 
     runs = _command(
         sub,
@@ -229,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--sort", metavar="KEY", help="sort by this metric, highest first")
     runs.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
     runs.add_argument("--params", type=Path, default=Path("params.yaml"), help=PARAMS_HELP)
+
+    sweep = _command(
+        sub,
+        "sweep-wait",
+        "wait for queued DVC experiments, printing progress and failures as they happen "
+        "(`make sweep` uses it)",
+        _sweep_wait,
+    )
+    sweep.add_argument(
+        "queued", type=Path, help="what `dvc exp run --queue` printed (it names the experiments)"
+    )
+    sweep.add_argument(
+        "--poll", type=float, default=5.0, help="seconds between checks (default: %(default)s)"
+    )
 
     report = _command(
         sub,
@@ -261,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--replace", action="store_true", help="drop and reload existing tables")
     load.add_argument("--schema", default="public", help="PostgreSQL schema (default: public)")
+    load.add_argument(
+        "--types",
+        choices=("standard", "real", "narrow"),  # pg_sql.TYPE_SETS, not imported for --help
+        default="standard",
+        help="column types: standard (double precision, integer, text, timestamp), real (the "
+        "real TravelTide schema: numeric decimals), narrow (real/float4, smallint, varchar(n), "
+        "char(n), timestamptz) (default: %(default)s)",
+    )
     return parser
 
 
@@ -277,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"error: {name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `traveltide score ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 

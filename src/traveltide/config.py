@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Self
 
+from traveltide.engines.config import EngineConfig as EngineConfig
+from traveltide.engines.config import SparkConfig as SparkConfig
 from traveltide.experiment.config import SIMULATE as SIMULATE
 from traveltide.experiment.config import ABTestConfig as ABTestConfig
 from traveltide.experiment.config import ControlKind as ControlKind
@@ -65,6 +67,55 @@ class GenerateConfig(Block, block="generate"):
 
     seed: Annotated[int, Min(0)] = 42
     scale: Annotated[float, Range(1e-4, 20.0)] = 1.0
+
+
+EMBEDDED = "embedded"
+_CREDENTIALS = "PGPASSWORD, ~/.pgpass or PGSERVICE"
+
+
+def _source_url(value: Any, key: str) -> str:
+    """`embedded`, or a PostgreSQL URL that holds no password (never echoed back: it may)."""
+    if value == EMBEDDED:
+        return value
+    from urllib.parse import parse_qs, urlsplit  # only an external source needs them
+
+    if not isinstance(value, str):
+        reject(key, f"must be '{EMBEDDED}' or a postgresql:// URL, got {type(value).__name__}")
+    try:
+        parts = urlsplit(value)
+        secret = parts.password is not None or "password" in parse_qs(parts.query)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        reject(key, f"must be '{EMBEDDED}' or a postgresql://user@host:port/db URL")
+    if parts.scheme.split("+", 1)[0] != "postgresql":
+        reject(key, f"must be '{EMBEDDED}' or a postgresql://user@host:port/db URL")
+    if secret:
+        reject(key, f"holds a password: remove it and give it through {_CREDENTIALS}")
+    return value
+
+
+def _label(value: Any, key: str) -> str:
+    """A free text label; YAML may read `2024-05-01` as a date or `3` as a number."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | dt.date):
+        reject(key, f"must be a text label, got {value!r}")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SourceConfig(Block, block="source"):
+    """The database extract reads: the embedded synthetic one, or PostgreSQL at `url` (tables or
+    views in `schema`). Credentials come from libpq, never from params; `snapshot` is a label
+    to bump so extract re-queries a database that changed."""
+
+    url: Annotated[str, Check(_source_url)] = EMBEDDED
+    schema: Identifier = "public"
+    snapshot: Annotated[str, Check(_label)] = ""
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.url == EMBEDDED
 
 
 @dataclass(frozen=True)
@@ -294,9 +345,11 @@ class TrackConfig(Block, block="track"):
 
 BLOCKS: tuple[type[Block], ...] = (
     GenerateConfig,
+    SourceConfig,
     CohortConfig,
     CleanConfig,
     FeaturesConfig,
+    EngineConfig,
     RulesConfig,
     PerksConfig,
     ClusterConfig,
@@ -309,9 +362,9 @@ BLOCKS: tuple[type[Block], ...] = (
 def validate_params(params: dict[str, Any]) -> None:
     """Check every block at once, and that params.yaml holds no key that none of them reads.
 
-    The always-run source stage calls this first, so a bad value stops `dvc repro` before any
-    stage has removed an output. Checks that need data (k against the cohort's size, feature
-    names against the feature table) stay in their stages.
+    Every stage calls it first (`traveltide.stage.run_stage`), so a bad value anywhere stops
+    whichever stage `dvc repro` runs first, before it writes. Checks that need data (k against
+    the cohort's size, feature names against the feature table) stay in their stages.
     """
     reject_unknown(params, [block.BLOCK for block in BLOCKS])
     for block in BLOCKS:

@@ -1,7 +1,8 @@
 """The four source tables of TravelTide, as in shared FACTS.md, and checks against them.
 
 One declaration serves the generator (which column to produce, with which dtype), the
-extract stage (validating what a database returned) and the PostgreSQL loader (DDL).
+extract stage (reading each column as its logical type, whichever physical type the database
+declared: `traveltide.sources.physical_types`) and the PostgreSQL loader (DDL).
 """
 
 from __future__ import annotations

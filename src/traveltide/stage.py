@@ -1,7 +1,8 @@
 """The common entry point of every stages/*.py script: logging, params, paths, one-line errors.
 
 A stage script declares the paths it reads and writes as command-line options (dvc.yaml passes
-them, so each path is written once, in dvc.yaml's `vars`), and a `main(params, paths)`.
+them, so each path is written once, in dvc.yaml's `vars`), and a `main(params, paths)`, which
+gets params.yaml only once every block of it is valid (`traveltide.config.validate_params`).
 Any TravelTideError becomes one line on stderr (`error: <stage>: <message>`) and exit code 1.
 Every run, failed or not, leaves `timings/<stage>.json` (wall, CPU, start-up, peak memory; see
 `traveltide.timings`).
@@ -10,6 +11,7 @@ Every run, failed or not, leaves `timings/<stage>.json` (wall, CPU, start-up, pe
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import logging
 import os
@@ -18,12 +20,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from traveltide.config import read_params
-from traveltide.errors import TravelTideError
+from traveltide.config import read_params, validate_params
+from traveltide.errors import TravelTideError, first_line
 from traveltide.timings import StageClock, Status, summary, write_timing
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_full(exc: OSError) -> bool:
+    """No room left to write (pyarrow says so in its message, without an errno)."""
+    return exc.errno in DISK_FULL or any(os.strerror(code) in str(exc) for code in DISK_FULL)
 
 
 def configure_logging() -> None:
@@ -70,7 +78,10 @@ def run_stage(
     error: str | None = None
     try:
         args = parse_paths(paths)
-        main(read_params("params.yaml"), args)
+        params = read_params("params.yaml")
+        # every block, whichever stage runs first: a bad value anywhere stops it before it writes
+        validate_params(params)
+        main(params, args)
         status = "ok"
     except TravelTideError as exc:
         error = str(exc)
@@ -78,6 +89,14 @@ def run_stage(
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted"
         fail(stage, error, EXIT_INTERRUPTED)
+    except OSError as exc:  # a full disk is the environment's fault: one line (a bug's trace)
+        if not disk_full(exc):
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise
+        error = (
+            f"no space left to write its outputs ({first_line(exc)}); free some, then `dvc repro`"
+        )
+        fail(stage, error)
     except SystemExit as exc:  # argparse: wrong options
         error = f"exit {exc.code}"
         raise

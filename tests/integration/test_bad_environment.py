@@ -3,13 +3,14 @@
 Same checks as test_bad_input.py (`bad_cases`): one error line naming what and where, exit 1,
 no traceback, and `dvc checkout` restores every output; for a store or a process that fails,
 the next `dvc repro` completes. The PostgreSQL cases load the small database into a schema of
-the real server and switch the repository to it.
+the real server and switch the repository to it through params `source.*`, the password only in
+the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -39,8 +40,10 @@ repo = baseline_fixture("bad_environment")
 
 def test_unwritable_mlflow_store_fails_only_track_and_a_rerun_logs(repo):
     """Every ML output is still produced; track fails in one line; with the store back, the
-    next `dvc repro` reruns track alone and logs the run."""
+    next `dvc repro` reruns track alone and logs the run of that state, found by its tag."""
     import mlflow
+
+    from traveltide.mlops.state import pipeline_digest
 
     params_text = (repo.path / "params.yaml").read_text()
     params = repo.params()
@@ -50,13 +53,19 @@ def test_unwritable_mlflow_store_fails_only_track_and_a_rerun_logs(repo):
     try:
         ran, _ = expect_one_line_failure(repo, Case("mlflow", "track", r"MLflow"), bad)
         assert {"cluster", "compare", "ab_test", "report", "track"} <= ran
-        assert json.loads((repo.path / "metrics/cluster.json").read_text())["k"] == 4
+        assert (repo.path / "data/models/segmenter.pkl").exists()
         assert (repo.path / "data/report/report.html").exists()
         again = repo.run("dvc", "repro")
-        assert stages_ran(again.stdout) == {"source", "track"}
-        run_id = json.loads((repo.path / "data/track/mlflow_run.json").read_text())["run_id"]
+        assert stages_ran(again.stdout) == {"track"}
+        digest = pipeline_digest(repo.path / "dvc.lock")
         mlflow.set_tracking_uri(f"sqlite:///{repo.path / 'mlflow.db'}")
-        assert mlflow.get_run(run_id).data.params["cluster.k"] == "4"
+        found = mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string=f"tags.dvc_lock_md5 = '{digest}'",
+            output_format="list",
+        )
+        (run,) = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
+        assert run.data.params["cluster.k"] == "4"
     finally:
         (repo.path / "params.yaml").write_text(params_text)
         repo.restore_locks()
@@ -86,15 +95,15 @@ def test_stage_killed_mid_write_leaves_no_partial_output(repo):
             "dvc", "repro", check=False, env={**repo.env, KILL_IN_WRITE: "users.parquet"}
         )
         assert killed.returncode != 0
-        assert stages_ran(killed.stdout) == {"source", "ab_test"}
+        assert stages_ran(killed.stdout) == {"ab_test"}
         assert not (ab / "users.parquet").exists()
         assert list(ab.glob(".users.parquet.*.tmp")), "the kill came mid-write"
         untracked = repo.run("git", "status", "--porcelain", "--untracked-files=all").stdout
         assert ".tmp" not in untracked, untracked  # git ignores the leftover
         again = repo.run("dvc", "repro")
-        assert stages_ran(again.stdout) == {"source", "ab_test", "report", "track"}
+        assert stages_ran(again.stdout) == {"ab_test", "report", "track"}
         assert not list(ab.glob(".*.tmp"))
-        assert repo.changed_stages() == {"source"}
+        assert repo.changed_stages() == set()
     finally:
         restore_and_compare(repo, before, params_text)
 
@@ -104,19 +113,38 @@ def test_stage_killed_mid_write_leaves_no_partial_output(repo):
 
 # Any password connects (this server trusts local logins); it must reach no file.
 SECRET = "Tr0ub4dor-S3cret"
+ENV_URL = "TRAVELTIDE_DB_URL"
+
+
+def source(url: str, schema: str | None = None, **more) -> Callable[[dict], None]:
+    """Params pointing extract at `url` (and `schema`), plus other dotted keys."""
+
+    def apply(params: dict) -> None:
+        params["source"]["url"] = url
+        if schema is not None:
+            params["source"]["schema"] = schema
+        for key, value in more.items():
+            setter(key, value)(params)
+
+    return apply
 
 
 @pytest.fixture(scope="module")
 def pg_source(repo, postgres):
-    """The small database loaded into a PostgreSQL schema, and the repo switched to it: every
-    stage rerun (`--force`) with a password in the URL, for the test that no file holds it."""
+    """The small database loaded into a PostgreSQL schema, and the repo switched to it by params
+    (committed, as a user would): every stage rerun (`--force`) with the password only in
+    `TRAVELTIDE_DB_URL`, for the test that no file holds it."""
     import uuid
 
     schema = f"tt_bad_{uuid.uuid4().hex[:10]}"
     repo.run("traveltide", "db", "load", "--url", schema_url(postgres, schema), "--schema", schema)
-    url = schema_url(postgres.replace("postgres@", f"postgres:{SECRET}@", 1), schema)
+    params = repo.params()
+    source(postgres, schema)(params)
+    # no latent truth in an external database: the A/B simulation reads behaviour instead
+    params["ab_test"]["response"]["fit_source"] = "behaviour"
+    repo.write_params(params)
     engine = sa.create_engine(driver_url(postgres))
-    env = {**repo.env, "TRAVELTIDE_DB_URL": url}
+    env = {**repo.env, ENV_URL: postgres.replace("postgres@", f"postgres:{SECRET}@", 1)}
     switched = repo.run("dvc", "repro", "--force", env=env)
     repo.run("git", "add", "-A")
     repo.run("git", "commit", "-q", "-m", "external source")
@@ -183,11 +211,10 @@ def test_faulty_source_database(repo, pg_source, fault):
     with pg_source["engine"].begin() as conn:
         conn.exec_driver_sql(f'SET search_path TO "{target}"')
         conn.exec_driver_sql(sql)
-    url = schema_url(pg_source["postgres"], target)
-    stage, params = "extract", None
+    stage, more = "extract", {}
     if fault == "reversed_times":  # repaired by default; the `error` policy refuses them
-        stage, params = "clean", setter("clean.reversed_times", "error")
-    case = Case(fault, stage, message, params, env={"TRAVELTIDE_DB_URL": url})
+        stage, more = "clean", {"clean.reversed_times": "error"}
+    case = Case(fault, stage, message, source(pg_source["postgres"], target, **more))
     check_case(repo, case, env=pg_source["env"])
 
 
@@ -207,26 +234,58 @@ def test_sql_in_params_leaves_the_database_intact(repo, pg_source):
         assert tuple(conn.exec_driver_sql(count).one()) == before
 
 
+def without_env_url(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k != ENV_URL}
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("url_of", "message"),
     [
+        (lambda pg: "postgresql://alice@127.0.0.1:1/traveltide", r"127.0.0.1:1/traveltide"),
         (
-            lambda pg: "postgresql://alice:S3cr3t-pw@127.0.0.1:1/traveltide",
-            r"127.0.0.1:1/traveltide",
-        ),
-        (
-            lambda pg: pg.replace("postgres@", "tt_no_such_role:S3cr3t-pw@", 1),
+            lambda pg: pg.replace("postgres@", "tt_no_such_role@", 1),
             r'role "tt_no_such_role" does not exist',
         ),
+        (lambda pg: pg.rsplit("/", 1)[0] + "/tt_no_such_db", r'database "tt_no_such_db"'),
     ],
-    ids=["unreachable", "wrong_credentials"],
+    ids=["unreachable", "wrong_credentials", "no_such_database"],
 )
-def test_database_refusing_the_connection(repo, pg_source, url_of, message):
+def test_database_refusing_the_connection_replaces_no_output(repo, pg_source, url_of, message):
+    """A mistyped URL or an unreachable server: one line, and not one output replaced (extract's
+    outputs are `persist`, and no other stage ran), before any `dvc checkout`."""
     url = url_of(pg_source["postgres"])
-    case = Case("connection", "extract", message, env={"TRAVELTIDE_DB_URL": url})
-    _, output = check_case(repo, case, env=pg_source["env"])
+    password = {ENV_URL: url.replace("@", ":S3cr3t-pw@", 1)}  # libpq's, from the environment
+    before = repo.output_hashes(VOLATILE)
+    params_text = (repo.path / "params.yaml").read_text()
+    repo.write_params({**repo.params(), "source": {**repo.params()["source"], "url": url}})
+    try:
+        ran, output = expect_one_line_failure(
+            repo, Case("connection", "extract", message), {**pg_source["env"], **password}
+        )
+        assert ran == {"extract"}
+        assert repo.output_hashes(VOLATILE) == before
+    finally:
+        restore_and_compare(repo, before, params_text)
     assert "S3cr3t-pw" not in output
+
+
+@pytest.mark.postgres
+def test_env_url_naming_another_database_than_params_stops_extract(repo, pg_source):
+    """DVC sees params, not the environment: nothing reruns for an env URL alone, and when
+    extract runs (here for a new snapshot label) an env URL that disagrees is refused."""
+    other = pg_source["postgres"].rsplit("/", 1)[0] + "/elsewhere"
+    unchanged = repo.run("dvc", "repro", env={**pg_source["env"], ENV_URL: other})
+    assert stages_ran(unchanged.stdout) == set()
+    case = Case(
+        "env_disagrees",
+        "extract",
+        rf"{ENV_URL} \(.*/elsewhere\) is not params source.url \(.*\): DVC sees only params, so "
+        r"set source.url instead \(e.g. `dvc exp run -S source.url=",
+        setter("source.snapshot", "later"),
+    )
+    ran, _ = check_case(repo, case, env={**pg_source["env"], ENV_URL: other})
+    assert ran == {"extract"}
 
 
 class CuttingProxy:
@@ -281,38 +340,50 @@ class CuttingProxy:
 def test_database_lost_during_extract_then_back(repo, pg_source):
     server = sa.make_url(pg_source["postgres"])
     proxy = CuttingProxy(server.host, server.port, limit=20_000)
+    via_proxy = pg_source["postgres"].replace(f":{server.port}/", f":{proxy.port}/", 1)
+    env = without_env_url(pg_source["env"])  # it names the server's own port
+    params_text = (repo.path / "params.yaml").read_text()
     try:
-        via_proxy = pg_source["postgres"].replace(f":{server.port}/", f":{proxy.port}/", 1)
-        url = schema_url(via_proxy, pg_source["schema"])
+        cohort = (repo.path / "data/interim/cohort.parquet").read_bytes()
         case = Case(
             "connection_lost",
             "extract",
             r"server closed the connection|connection",
-            env={"TRAVELTIDE_DB_URL": url},
+            source(via_proxy, pg_source["schema"]),
         )
-        check_case(repo, case, env=pg_source["env"])
+        check_case(repo, case, env=env)
         proxy.limit = None  # the server is back
-        cohort = (repo.path / "data/interim/cohort.parquet").read_bytes()
-        back = repo.run("dvc", "repro", env={**pg_source["env"], "TRAVELTIDE_DB_URL": url})
+        params = repo.params()
+        source(via_proxy, pg_source["schema"])(params)
+        repo.write_params(params)
+        back = repo.run("dvc", "repro", env=env)
         assert "extract" in stages_ran(back.stdout)
         assert (repo.path / "data/interim/cohort.parquet").read_bytes() == cohort
     finally:
         proxy.close()
+        (repo.path / "params.yaml").write_text(params_text)
+        repo.restore_locks()
+        repo.run("dvc", "checkout", "--force")
 
 
 @pytest.mark.postgres
 def test_database_password_never_reaches_an_output(repo, pg_source):
-    """Every stage ran against PostgreSQL with a password in the URL (the fixture's forced
-    repro; later tests' runs too): neither DVC's output nor any file in the repository holds it."""
-    assert SECRET in pg_source["env"]["TRAVELTIDE_DB_URL"]
+    """Every stage ran against PostgreSQL with the password in TRAVELTIDE_DB_URL (the fixture's
+    forced repro; later tests' runs too): neither DVC's output nor any file in the repository
+    holds it, while the source itself (params source.url) is in dvc.lock and MLflow."""
+    assert SECRET in pg_source["env"][ENV_URL]
     assert SECRET not in pg_source["repro_output"]
     assert stages_ran(pg_source["repro_output"]) == ALL_STAGES  # every stage, forced
-    scanned, redacted = 0, False
+    scanned = 0
     for file in repo.path.rglob("*"):
         if ".git" in file.relative_to(repo.path).parts or not file.is_file():
             continue
-        data = file.read_bytes()
         scanned += 1
-        assert SECRET.encode() not in data, file
-        redacted = redacted or b"postgres:***@" in data
-    assert scanned > 50 and redacted  # dvc.lock, data, metrics, mlflow.db, artifacts, timings
+        assert SECRET.encode() not in file.read_bytes(), file
+    assert scanned > 50  # dvc.lock, data, metrics, mlflow.db, artifacts, timings
+    assert pg_source["postgres"] in (repo.path / "dvc.lock").read_text()
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{repo.path / 'mlflow.db'}")
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert pg_source["postgres"] in {r.data.params.get("source.url") for r in runs}

@@ -2,9 +2,9 @@
 
 Each case breaks one param or input file, runs the real `dvc repro` in a throwaway repository
 at a small scale, and checks the one error line and that `dvc checkout` restores every output
-(`bad_cases`). Params are checked by the always-run source stage first, so for those nothing
-at all was touched. Failures of what surrounds the pipeline (the source database, the MLflow
-store, a killed stage) are in test_bad_environment.py.
+(`bad_cases`). Every stage checks every params block before its own work, so a bad param stops
+the first stage DVC runs, whatever block it is in. Failures of what surrounds the pipeline (the
+source database, the MLflow store, a killed stage) are in test_bad_environment.py.
 """
 
 from __future__ import annotations
@@ -33,46 +33,68 @@ repo = baseline_fixture("bad_input")
 
 
 # ------------------------------------------------------------------------------ params --
-# Caught by the source stage before any other stage runs: nothing is removed, nothing reruns.
+# Caught by the first stage DVC runs (the first that reads the changed block, or track, which
+# reads them all), before it writes: no later stage runs.
 
 PARAM_CASES = [
     Case(
-        "k_below_2", "source", r"params.yaml: cluster.k must be >= 2, got 1", setter("cluster.k", 1)
+        "k_below_2",
+        "cluster",
+        r"params.yaml: cluster.k must be >= 2, got 1",
+        setter("cluster.k", 1),
+    ),
+    Case(
+        "unknown_key",  # `dvc exp run -S +cluster.kk=5`
+        "cluster",
+        r"params.yaml: unknown key cluster.kk \(did you mean cluster.k\?\)",
+        setter("cluster.kk", 5),
+    ),
+    Case(
+        "unknown_block",  # read by no stage but track, which reads every key
+        "track",
+        r"params.yaml: unknown key clutser \(did you mean cluster\?\)",
+        lambda p: p.update(clutser={"k": 5}),
+    ),
+    Case(
+        "password_in_source_url",
+        "extract",
+        r"params.yaml: source.url holds a password: remove it and give it through PGPASSWORD",
+        setter("source.url", "postgresql://postgres:S3cr3t@127.0.0.1:5432/test"),
     ),
     Case(
         "unknown_algorithm",
-        "source",
+        "select_k",
         r"params.yaml: cluster.algorithm must be one of .*got 'kmeanz'",
         setter("cluster.algorithm", "kmeanz"),
     ),
     *SQL_CASES,
     Case(
         "zero_weight",
-        "source",
+        "ab_test",
         r"ab_test.weights",
         setter("ab_test.weights", {"A": 1.0, "B": 1.0, "C": 0.0}),
     ),
     Case(
         "unknown_perk_in_rules",
-        "source",
+        "segment_rules",
         r"rules.priority\[0\].perk must be one of .*got 'free_spa'",
         lambda p: p["rules"]["priority"][0].update(perk="free_spa"),
     ),
     Case(
         "outlier_quantile_out_of_range",
-        "source",
+        "clean",
         r"clean.outlier_caps.quantile must be in \[0.5, 1.0\], got 2",
         setter("clean.outlier_caps.quantile", 2),
     ),
-    Case(
-        "missing_block", "source", r"missing or malformed block 'track'", lambda p: p.pop("track")
-    ),
+    Case("missing_block", "track", r"missing or malformed block 'track'", lambda p: p.pop("track")),
 ]
 
 
 @pytest.mark.parametrize("case", PARAM_CASES, ids=lambda c: c.id)
-def test_bad_param_stops_before_any_stage(repo, case):
-    assert check_case(repo, case)[0] == {"source"}
+def test_bad_param_stops_the_first_stage_before_it_writes(repo, case):
+    ran, output = check_case(repo, case)
+    assert ran == {case.stage}  # nothing after it ran
+    assert "S3cr3t" not in output
 
 
 def test_malformed_params_yaml_stops_dvc_before_any_stage(repo):
@@ -96,7 +118,7 @@ def test_malformed_params_yaml_stops_dvc_before_any_stage(repo):
 
 
 def test_k_above_the_number_of_users(repo):
-    users = json.loads((repo.path / "metrics/extract.json").read_text())["users"]
+    users = json.loads((repo.path / "data/summary/extract.json").read_text())["users"]
     case = Case(
         "k_above_users",
         "cluster",

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pipeline_repo import clean_env
+from support import mlflow_run
 from traveltide import cli
 
-COMMANDS = ("mlflow-init", "score", "register", "runs", "report", "db")
+COMMANDS = ("mlflow-init", "score", "register", "runs", "sweep-wait", "report", "db")
 
 
 def traveltide(*args: str, cwd: Path, env: dict[str, str] | None = None):
@@ -38,7 +39,16 @@ def test_help_lists_every_command_with_one_line_and_the_exit_codes(tmp_path):
 
 @pytest.mark.parametrize(
     "command",
-    [("mlflow-init",), ("score",), ("register",), ("runs",), ("report",), ("db",), ("db", "load")],
+    [
+        ("mlflow-init",),
+        ("score",),
+        ("register",),
+        ("runs",),
+        ("sweep-wait",),
+        ("report",),
+        ("db",),
+        ("db", "load"),
+    ],
 )
 def test_each_command_has_its_own_help(command, capsys):
     with pytest.raises(SystemExit) as done:
@@ -48,6 +58,22 @@ def test_each_command_has_its_own_help(command, capsys):
     assert out.startswith(f"usage: traveltide {' '.join(command)} ")
     description = out.split("\n\n")[1]  # the line under `usage:`
     assert description[0].isupper() and description.rstrip().endswith("."), out
+    # every option says what it is (argparse prints an option without help alone on its line,
+    # the next line being the next option, where a long option's help goes on the next line)
+    lines = out.split("options:\n", 1)[1].splitlines() + [""]
+    bare = [
+        line.split()[0]
+        for line, after in zip(lines, lines[1:], strict=False)
+        if re.fullmatch(r"  -[-\w]+(?: [A-Z_]+)?", line) and not after.startswith(" " * 6)
+    ]
+    assert bare == [], f"options without help: {bare}"
+
+
+def test_register_finds_the_workspace_state_without_a_run_file(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["register", "--help"])
+    out = capsys.readouterr().out
+    assert "--run-file" not in out and "workspace's pipeline state" in out
 
 
 @pytest.mark.parametrize(
@@ -79,9 +105,26 @@ def store(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     )
 
 
-@pytest.fixture
-def in_store(store, monkeypatch):
+@pytest.fixture(scope="module")
+def logged(store):
+    """One run (with the metric cluster.silhouette) in the store, a dvc.lock of another state,
+    and a feature table to score: what the commands' bad-input cases need."""
+    import pandas as pd
+
+    from traveltide.mlops.store import resolve_target
+
     folder = store[0]
+    target = resolve_target({"DVC_ROOT": str(folder)}, cwd=folder)
+    tags = {"dvc_lock_md5": "1" * 32}
+    mlflow_run(target, "cli-test", name="exp-a", metrics={"cluster.silhouette": 0.3}, tags=tags)
+    (folder / "state.lock").write_text("schema: '2.0'\nstages:\n  extract:\n    cmd: x\n")
+    pd.DataFrame({"user_id": [1], "bags": [1.0]}).to_parquet(folder / "users.parquet")
+    return folder
+
+
+@pytest.fixture
+def in_store(logged, monkeypatch):
+    folder = logged
     monkeypatch.chdir(folder)
     monkeypatch.setenv("DVC_ROOT", str(folder))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -103,7 +146,24 @@ def test_success_is_0_and_bad_input_is_1_with_one_line(store):
     [
         (["runs", "--exp", "nope"], "error: runs: no run named nope in experiment 'cli-test'"),
         (["mlflow-init", "--params", "none.yaml"], "error: mlflow-init: none.yaml: cannot read"),
-        (["register"], "error: register: data/track/mlflow_run.json: missing input"),
+        (
+            ["register"],
+            "error: register: dvc.lock: cannot read (No such file or directory); run `dvc repro`",
+        ),
+        (
+            ["register", "--dvc-lock", "state.lock"],
+            "error: register: no run of this workspace's pipeline state (dvc.lock digest ",
+        ),
+        (
+            ["score", "--input", "users.parquet", "--model", "models:/traveltide-segmenter/1"],
+            "error: score: models:/traveltide-segmenter/1: no model is registered as "
+            "'traveltide-segmenter' in sqlite:///",
+        ),
+        (
+            ["runs", "--metric", "cluster.silhoutte"],
+            "error: runs: no run logged a metric "
+            "cluster.silhoutte (did you mean cluster.silhouette?)",
+        ),
         (["register", "--exp", "nope"], "error: register: no run named 'nope' in experiment"),
         (["score", "--input", "params.yaml"], "error: score: params.yaml: unsupported format"),
         (["report", "--output", "out"], "error: report: dvc.yaml: cannot read vars.paths"),
@@ -119,7 +179,8 @@ def test_bad_input_is_1_with_one_line(argv, expected, in_store, capsys):
 
 def test_runs_lists_the_store_as_csv(in_store, capsys):
     assert cli.main(["runs", "--csv", "--metric", "cluster.silhouette"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "run,started,cluster.silhouette"
+    header, row = capsys.readouterr().out.splitlines()
+    assert header == "run,started,cluster.silhouette" and row.endswith(",0.3")
 
 
 def test_interrupted_is_130(monkeypatch, capsys):

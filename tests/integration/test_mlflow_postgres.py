@@ -27,7 +27,7 @@ from traveltide.errors import TrackingError
 from traveltide.mlops.lineage import DatasetSpec, file_md5
 from traveltide.mlops.model import ModelSpec, load_logged_segmenter, register_model
 from traveltide.mlops.store import init_store, resolve_target
-from traveltide.mlops.tracking import log_pipeline_run, metric_tags
+from traveltide.mlops.tracking import KIND, KIND_TAG, Artifact, log_pipeline_run
 from traveltide.segment.clustering import fit_segmenter
 from traveltide.sources.db import driver_url
 
@@ -76,11 +76,6 @@ def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
     users.to_parquet(table, index=False)
     report = tmp_path / "report.html"
     report.write_text("<html>report</html>")
-    metrics = {
-        "cluster": {"silhouette": 0.71, "algorithm": "kmeans"},
-        "ab_test": {"verdict_winner": "B"},
-    }
-
     target = resolve_target({"MLFLOW_TRACKING_URI": mlflow_db, "DVC_ROOT": str(tmp_path)})
     assert target.tracking_uri.startswith("postgresql+psycopg2://")
     assert target.lock_path is None  # the database serialises writers, not a file lock
@@ -88,10 +83,10 @@ def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
         target=target,
         experiment=EXPERIMENT,
         params={"cluster.k": "3", "cluster.scaler": "standard"},
-        metrics={"cluster.silhouette": 0.71, "ab_test.B_vs_C_lift_abs": 0.04},
-        tags={"dvc_exp_name": "eight-eild", "git_commit": "c" * 40, **metric_tags(metrics)},
-        artifacts=[report],
-        candidates=[{"k": 2, "silhouette": 0.5}, {"k": 3, "silhouette": 0.71}],
+        metrics={"cluster/silhouette": 0.71, "ab_test/B_vs_C_decision_effect": 4.0},
+        tags={"dvc_exp_name": "eight-eild", "git_commit": "c" * 40, "ab_test.verdict_winner": "B"},
+        artifacts=[Artifact(report, "report")],
+        description="**eight-eild**: `cluster.k` 7 → 3",
         datasets=[DatasetSpec("user_features", table, "training", file_md5(table))],
         model=ModelSpec(
             segmenter=model_file,
@@ -107,11 +102,13 @@ def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
     run = client.get_run(record.run_id)
     assert run.info.run_name == "eight-eild" == run.data.tags["dvc_exp_name"]
     assert run.data.params == {"cluster.k": "3", "cluster.scaler": "standard"}
-    assert run.data.metrics == {"cluster.silhouette": 0.71, "ab_test.B_vs_C_lift_abs": 0.04}
+    assert run.data.metrics == {"cluster/silhouette": 0.71, "ab_test/B_vs_C_decision_effect": 4.0}
     assert run.data.tags["ab_test.verdict_winner"] == "B"
-    assert run.data.tags["cluster.algorithm"] == "kmeans"
+    assert run.data.tags["mlflow.note.content"] == "**eight-eild**: `cluster.k` 7 → 3"
+    assert client.get_experiment(record.experiment_id).tags[KIND_TAG] == KIND
     assert [d.dataset.digest for d in run.inputs.dataset_inputs] == [file_md5(table)]
-    assert (Path(run.info.artifact_uri.removeprefix("file://")) / "report.html").exists()
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
+    assert (artifacts / "report" / "report.html").exists()
 
     # the rows are in PostgreSQL's tables, and no SQLite store appeared anywhere
     in_db = query(
@@ -126,7 +123,7 @@ def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
         "SELECT COUNT(*) FROM tags WHERE key = 'mlflow.parentRunId' AND value = :id",
         id=record.run_id,
     )
-    assert children == [(2,)]
+    assert children == [(0,)]  # the k-selection table is an artifact, not nested runs
     assert not list(tmp_path.rglob("*.db")) and not (tmp_path / ".mlflow.lock").exists()
 
     # the logged model and a registered version load back and score like the original
@@ -148,10 +145,9 @@ WRITER = textwrap.dedent(
             target=resolve_target(),
             experiment="traveltide-segmentation",
             params={"cluster.k": name.removeprefix("exp-")},
-            metrics={"cluster.silhouette": 0.5},
+            metrics={"cluster/silhouette": 0.5},
             tags={"dvc_exp_name": name},
             artifacts=[],
-            candidates=[{"k": k, "silhouette": 0.1 * k} for k in (2, 3, 4)],
         )
     """
 )
@@ -159,7 +155,7 @@ WRITER = textwrap.dedent(
 
 def test_mlflow_init_then_parallel_writers_without_a_lock(mlflow_db, tmp_path):
     """The command users run before a parallel queue, then concurrent writers, as queue
-    workers would be: every run lands, with its three nested candidates."""
+    workers would be: every run lands."""
     env = {**clean_env(), "MLFLOW_TRACKING_URI": mlflow_db, "DVC_ROOT": str(tmp_path)}
     (tmp_path / "params.yaml").write_text(f"track:\n  experiment: {EXPERIMENT}\n")
     done = traveltide("mlflow-init", cwd=tmp_path, env=env)
@@ -199,8 +195,6 @@ def test_mlflow_init_then_parallel_writers_without_a_lock(mlflow_db, tmp_path):
         n=EXPERIMENT,
     )
     assert [name for (name,) in top] == names
-    nested = query(mlflow_db, "SELECT COUNT(*) FROM tags WHERE key = 'mlflow.parentRunId'")
-    assert nested == [(3 * len(names),)]
     assert not (tmp_path / ".mlflow.lock").exists()
 
 

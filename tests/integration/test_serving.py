@@ -71,8 +71,10 @@ def test_cli_scores_a_file_and_writes_csv_or_parquet(files, users, segmenter, tm
     assert done.returncode == 0, done.stderr
     expected = segmenter.predict(users)
     written = pd.read_parquet(out)
+    assert written.columns.tolist() == ["user_id", "cluster", "cluster_name", "perk"]
     assert written["user_id"].tolist() == users["user_id"].tolist()
     pd.testing.assert_frame_equal(written[["cluster", "perk"]], expected)
+    assert written["cluster_name"].tolist() == expected["cluster"].map(segmenter.names).tolist()
     assert done.stderr.strip().splitlines()[-1] == f"scored {len(users)} users -> {out}"
 
 
@@ -85,11 +87,11 @@ def test_cli_prints_a_table_and_fails_in_one_line_on_bad_input(files, users, seg
     )
     assert printed.returncode == 0, printed.stderr
     lines = printed.stdout.strip().splitlines()
-    assert lines[0].split() == ["user_id", "cluster", "perk"]
+    assert lines[0].split() == ["user_id", "cluster", "cluster_name", "perk"]
     expected = segmenter.predict(head)
-    rows = [line.split() for line in lines[1:]]
+    rows = [(w[0], w[1], " ".join(w[2:-1]), w[-1]) for w in map(str.split, lines[1:])]
     assert rows == [
-        [str(u), str(c), p]
+        (str(u), str(c), segmenter.names[c], p)
         for u, c, p in zip(head["user_id"], expected["cluster"], expected["perk"], strict=True)
     ]
 
@@ -124,7 +126,6 @@ def logged(tmp_path_factory, files, users, segmenter) -> Logged:
         metrics={"cluster.silhouette": 0.7},
         tags={"dvc_exp_name": "exp-serve"},
         artifacts=[],
-        candidates=[],
         datasets=[
             DatasetSpec("user_features", files["parquet"], "training", file_md5(files["parquet"]))
         ],
@@ -159,8 +160,10 @@ def test_run_holds_the_model_its_signature_and_the_dataset(logged, files, segmen
     inputs = info.signature.inputs.to_dict()
     assert [c["name"] for c in inputs] == ["user_id", *segmenter.features]
     assert [c["type"] for c in inputs] == ["long"] + ["double"] * len(segmenter.features)
-    assert inputs[0]["required"] is False
-    assert [c["name"] for c in info.signature.outputs.to_dict()] == ["user_id", "cluster", "perk"]
+    # optional, so a request without a feature reaches the model's own one-line refusal
+    assert all(c["required"] is False for c in inputs)
+    outputs = [c["name"] for c in info.signature.outputs.to_dict()]
+    assert outputs == ["user_id", "cluster", "cluster_name", "perk"]
     example = json.loads((logged.model_dir / "input_example.json").read_text())
     assert example["columns"] == ["user_id", *segmenter.features] and len(example["data"]) == 3
     # the pickle inside the model is the DVC output, byte for byte
@@ -275,10 +278,12 @@ def test_served_model_scores_a_user_over_http(logged, users, segmenter, tmp_path
             {"dataframe_split": json.loads(user.to_json(orient="split", index=False))},
         )
         assert status == 200, body
+        cluster = int(expected["cluster"].iloc[0])
         assert body["predictions"] == [
             {
                 "user_id": int(user["user_id"].iloc[0]),
-                "cluster": int(expected["cluster"].iloc[0]),
+                "cluster": cluster,
+                "cluster_name": segmenter.names[cluster],
                 "perk": expected["perk"].iloc[0],
             }
         ]
@@ -287,15 +292,26 @@ def test_served_model_scores_a_user_over_http(logged, users, segmenter, tmp_path
         status, body = post(f"{base}/invocations", {"dataframe_records": records})
         assert status == 200, body
         rounded = segmenter.predict(pd.DataFrame(records))
+        cluster = int(rounded["cluster"].iloc[0])
         assert body["predictions"] == [
-            {"cluster": int(rounded["cluster"].iloc[0]), "perk": rounded["perk"].iloc[0]}
+            {
+                "cluster": cluster,
+                "cluster_name": segmenter.names[cluster],
+                "perk": rounded["perk"].iloc[0],
+            }
         ]
-        # a missing feature is refused, naming it
+        # a feature without a value, or without its column, is refused in one line naming it
         status, body = post(
             f"{base}/invocations", {"dataframe_records": [{**records[0], "bags": None}]}
         )
         assert status == 400
-        assert "request: column bags has 1 missing or infinite value(s)" in body["message"]
+        assert (
+            body["message"] == "request: column bags has 1 missing or infinite value(s), "
+            "the first missing in row 1"
+        )
+        lacking = {k: v for k, v in records[0].items() if k != "bags"}
+        status, body = post(f"{base}/invocations", {"dataframe_records": [lacking]})
+        assert (status, body["message"]) == (400, "request: missing 1 feature column(s): bags")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -319,6 +335,10 @@ def test_register_and_score_from_the_registry(logged, files, users, segmenter, t
         find_run(logged.target, "serving", "nope")
     with pytest.raises(TrackingError, match="cannot be loaded"):
         load_logged_segmenter(logged.target, "models:/traveltide-segmenter/9")
+    # a registry URI before any registration under that name says how to register
+    with pytest.raises(TrackingError, match=r"no model is registered as 'other'.*`traveltide "
+                       r"register --name other` first"):  # fmt: skip
+        load_logged_segmenter(logged.target, "models:/other/1")
 
 
 # --- the track stage's run ----------------------------------------------------------------
@@ -345,7 +365,8 @@ def pipeline_workspace(root: Path, users: pd.DataFrame, model: Path) -> Pipeline
     for folder in (outputs.metrics_dir, outputs.plots, outputs.exports):
         (root / folder).mkdir(parents=True)
     (root / outputs.metrics_dir / "cluster.json").write_text('{"silhouette": 0.7, "k": 3}')
-    (root / outputs.metrics_dir / "ab_test.json").write_text('{"verdict_winner": "B"}')
+    (root / outputs.metrics_dir / "ab_test.json").write_text('{"B_vs_C_decision_effect": 4.2}')
+    (root / outputs.ab_summary).write_text('{"verdict": {"winner": "B"}}')
     (root / outputs.report).write_text("<html></html>")
     (root / outputs.plots / "k.png").write_bytes(b"png")
     (root / outputs.exports / "segments.csv").write_text("user_id\n1\n")
@@ -374,29 +395,38 @@ def test_track_pipeline_state_logs_the_workspace_as_one_run(
     )
     params = {"track": {"experiment": "t"}, "cluster": {"k": 3}}
     env = {"DVC_ROOT": str(tmp_path), "DVC_EXP_NAME": "exp-x"}
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         record = track_pipeline_state(params, outputs, env=env, timings=Path("timings"))
     assert "dvc.lock records md5 " + "0" * 32 in caplog.text
+    assert f"MLflow run {record.run_id} (exp-x): {record.url}" in caplog.text
     assert json.loads(json.dumps(record.__dict__))["run_name"] == "exp-x"  # the stage's file
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run = mlflow.get_run(record.run_id)
     assert run.info.run_name == "exp-x"
     assert run.data.params == {"track.experiment": "t", "cluster.k": "3"}
-    assert run.data.metrics["cluster.silhouette"] == 0.7
-    assert run.data.metrics["timing.cluster.wall_s"] == 3.0
-    assert not any(key.startswith("timing.track.") for key in run.data.metrics)
+    assert run.data.metrics == {
+        "cluster/silhouette": 0.7,
+        "cluster/k": 3.0,
+        "ab_test/B_vs_C_decision_effect": 4.2,
+    }
     assert run.data.tags["ab_test.verdict_winner"] == "B"
     assert run.data.tags[MODEL_NAME] == record.model_id
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(record.run_id)}
-    assert {"report", "k.png", "segments.csv", "k_selection"} <= artifacts
+    client = mlflow.MlflowClient()
+    artifacts = {a.path for a in client.list_artifacts(record.run_id)}
+    assert {"report", "tables", "exports", "metrics", "timings.json"} <= artifacts
+    assert "report/plots/k.png" in {
+        a.path for a in client.list_artifacts(record.run_id, "report/plots")
+    }
+    timings = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/timings.json")
+    assert timings["cluster"]["wall_s"] == 3.0 and "track" not in timings
     datasets = {d.dataset.name: d.dataset.digest for d in run.inputs.dataset_inputs}
     assert datasets.keys() == {"cohort", "user_features"}
     assert datasets["cohort"] == md5[outputs.cohort]  # the file's md5, not the stale entry
     children = mlflow.search_runs(
         [record.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{record.run_id}'"
     )
-    assert sorted(children["params.k"]) == ["2", "3"]
+    assert children.empty  # the k-selection table is an artifact, not nested runs
     assert mlflow.get_logged_model(record.model_id).tags["dvc_md5"] == md5[outputs.model]
     model_dir = tmp_path / "mlartifacts" / "t" / "models" / record.model_id / "artifacts"
     example = json.loads((model_dir / "input_example.json").read_text())

@@ -23,7 +23,7 @@ import pytest
 
 from pipeline_repo import PipelineRepo, build_baseline
 from traveltide.config import flatten
-from traveltide.mlops.tracking import flatten_metrics
+from traveltide.mlops.tracking import MAX_METRICS, key_metrics
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -109,7 +109,7 @@ def test_eight_experiments_succeed_and_give_eight_named_runs_in_the_main_store(s
 
 def test_each_run_holds_its_experiments_params_and_metrics(sweep):
     """MLflow against DVC's own record of each experiment (`dvc exp show --json`): all of
-    params.yaml flattened, and every number of the stage metrics under its dotted name."""
+    params.yaml flattened, and the key metrics of its DVC metrics, at most MAX_METRICS."""
     shown = json.loads(sweep.repo.run("dvc", "exp", "show", "--json").stdout)
     baseline = next(entry for entry in shown if entry["rev"] == sweep.baseline)
     experiments = {e["name"]: e["revs"][0]["data"] for e in baseline["experiments"]}
@@ -118,24 +118,13 @@ def test_each_run_holds_its_experiments_params_and_metrics(sweep):
     for name, data in experiments.items():
         run = runs[name]
         assert run.data.params == flatten(data["params"]["params.yaml"]["data"]), name
-        for path, content in data["metrics"].items():
-            stem = Path(path).stem
-            expected = flatten_metrics({stem: content["data"]})
-            logged = {k: v for k, v in run.data.metrics.items() if k.split(".")[0] == stem}
-            assert logged == pytest.approx(expected, rel=1e-12), (name, path)
+        files = {Path(path).stem: content["data"] for path, content in data["metrics"].items()}
+        assert run.data.metrics == pytest.approx(key_metrics(files), rel=1e-12), name
+        assert len(run.data.metrics) <= MAX_METRICS
         for key in ("silhouette", "calinski_harabasz", "davies_bouldin", "stability"):
-            assert f"cluster.{key}" in run.data.metrics, key
-        for key in (
-            "compare.ari",
-            "compare.nmi",
-            "ab_test.B_vs_C_lift_abs",
-            "ab_test.B_vs_C_p_adj",
-        ):
+            assert f"cluster/{key}" in run.data.metrics, key
+        for key in ("compare/ari", "compare/nmi", "ab_test/B_vs_C_decision_effect"):
             assert key in run.data.metrics, key
-        assert "data_quality.sessions_in" in run.data.metrics
-        # the stages this experiment ran have timings; restored ones (extract ...) may not
-        for stage in ("cluster", "compare", "ab_test", "report"):
-            assert run.data.metrics[f"timing.{stage}.wall_s"] > 0, stage
 
 
 def test_the_readme_comparison_commands_work_on_the_sweep(sweep, tmp_path):
@@ -150,8 +139,8 @@ def test_the_readme_comparison_commands_work_on_the_sweep(sweep, tmp_path):
     diff = json.loads(repo.run("dvc", "metrics", "diff", first, second, "--json").stdout)
     runs = {r.info.run_name: r for r in top_level_runs(repo.path)}
     silhouette = diff["metrics/cluster.json"]["silhouette"]
-    assert silhouette["old"] == pytest.approx(runs[first].data.metrics["cluster.silhouette"])
-    assert silhouette["new"] == pytest.approx(runs[second].data.metrics["cluster.silhouette"])
+    assert silhouette["old"] == pytest.approx(runs[first].data.metrics["cluster/silhouette"])
+    assert silhouette["new"] == pytest.approx(runs[second].data.metrics["cluster/silhouette"])
 
     out = tmp_path / "plots"
     repo.run("dvc", "plots", "diff", first, second, "-o", str(out))

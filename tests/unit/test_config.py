@@ -117,7 +117,7 @@ def test_unknown_perk_in_rules(params):
             "clean.outlier_caps.colums (did you mean clean.outlier_caps.columns?)",
         ),
         (lambda p: p.update(clsuter={}), "clsuter (did you mean cluster?)"),
-        (lambda p: p.update(notes={}), "notes (valid keys: generate, cohort, clean, "),
+        (lambda p: p.update(notes={}), "notes (valid keys: generate, source, cohort, clean, "),
     ],
 )
 def test_validate_params_rejects_keys_no_config_reads(params, change, message):

@@ -33,7 +33,9 @@ CHILD = textwrap.dedent(
     lon1, lon2 = rng.uniform(-180, 180, (2, n))
     z = rng.standard_normal(n)
     skewed = rng.lognormal(3.0, 1.5, (n, 4))
-    response = ResponseModel(0.1, 0.05, 0.02, revenue_mean=250.0, revenue_sd=180.0)
+    response = ResponseModel(
+        0.1, 0.5, 0.2, no_perk_effect=0.0, noise_sd=0.5, revenue_mean=250.0, revenue_sd=180.0
+    )
     results = {
         "haversine_km": haversine_km(lat1, lon1, lat2, lon2),
         "portable_exp": portable(np.exp, z),

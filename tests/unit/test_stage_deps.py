@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "src" / "traveltide"
 NO_OUTPUT = {"errors", "stage", "timings"}
-PIPELINES = (ROOT / "dvc.yaml", ROOT / "data" / "source" / "dvc.yaml")
+PIPELINES = (ROOT / "dvc.yaml",)
 
 
 def module_file(name: str) -> Path:

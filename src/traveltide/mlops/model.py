@@ -21,6 +21,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 import traveltide
@@ -35,8 +36,30 @@ SEGMENTER_ARTIFACT = "segmenter"
 MODEL_PACKAGES = ("mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn", "scipy", "pyyaml")
 
 
+class RequestError(MlflowException):
+    """A request the model refuses, answered with the model's own one-line message.
+
+    MLflow's scoring server answers an MlflowException from `predict` with status 400 and its
+    message, after rewriting it to `Failed to predict data '<the request as a table>'. Error:
+    <message>`: for a table of some 60 features, thousands of characters before the reason.
+    The message is set once here, and the server's rewrite leaves it as it was.
+    """
+
+    _text = ""
+
+    @property
+    def message(self) -> str:
+        return self._text
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not self._text:
+            self._text = value
+
+
 class SegmenterModel(PythonModel):
-    """The pickled `Segmenter` as an MLflow pyfunc model: user_id (when given), cluster, perk.
+    """The pickled `Segmenter` as an MLflow pyfunc model: user_id (when given), cluster, the
+    cluster's name, perk.
 
     The pickle travels as an artifact, byte for byte the DVC output of the cluster stage; its
     classes (and this one) come from the traveltide copy logged with the model.
@@ -49,18 +72,26 @@ class SegmenterModel(PythonModel):
         try:
             return score(self.segmenter, model_input, source="request")
         except DataError as exc:  # MLflow's server answers 400 with the message of these only
-            raise MlflowException.invalid_parameter_value(str(exc)) from exc
+            raise RequestError(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
 
 
 def model_signature(features: Sequence[str]) -> Any:
-    """Feature columns in (double; `user_id` optional), user_id / cluster / perk out."""
+    """Feature columns in (double), user_id / cluster / cluster_name / perk out.
+
+    Every input column is marked optional, `user_id` because scoring needs none, the features
+    so that MLflow's schema check lets a request without one through to `predict`, which
+    refuses it in one line naming the column (`RequestError`); MLflow's own refusal lists
+    the whole schema and the request first.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
     user_id = ColSpec("long", "user_id", required=False)
+    features_in = (ColSpec("double", name, required=False) for name in features)
+    outputs = [user_id, ColSpec("long", "cluster"), ColSpec("string", "cluster_name")]
     return ModelSignature(
-        inputs=Schema([user_id, *(ColSpec("double", name) for name in features)]),
-        outputs=Schema([user_id, ColSpec("long", "cluster"), ColSpec("string", "perk")]),
+        inputs=Schema([user_id, *features_in]),
+        outputs=Schema([*outputs, ColSpec("string", "perk")]),
     )
 
 
@@ -135,9 +166,34 @@ def register_model(target: TrackingTarget, model_uri: str, name: str = REGISTERE
     return str(version.version)
 
 
+def registered_name(model_uri: str) -> str | None:
+    """The registered model a `models:/<name>/<version or alias>` URI names; None for a logged
+    model's `models:/<model id>`."""
+    parts = model_uri.removeprefix("models:/").split("/")
+    return parts[0] if model_uri.startswith("models:/") and len(parts) == 2 else None
+
+
+def _check_registered(client: Any, model_uri: str, target: TrackingTarget) -> None:
+    """A registry URI whose model was never registered: say how to register it."""
+    name = registered_name(model_uri)
+    if name is None:
+        return
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        option = "" if name == REGISTERED_MODEL else f" --name {name}"
+        raise TrackingError(
+            f"{model_uri}: no model is registered as {name!r} in {target.label}; run "
+            f"`traveltide register{option}` first (it registers the workspace's model)"
+        ) from exc
+
+
 def load_logged_segmenter(target: TrackingTarget, model_uri: str) -> Any:
     """The `Segmenter` inside a logged or registered model (`models:/traveltide-segmenter/1`)."""
-    with open_store(target):
+    with open_store(target) as client:
+        _check_registered(client, model_uri, target)
         try:
             model = mlflow.pyfunc.load_model(model_uri)
         except MlflowException as exc:

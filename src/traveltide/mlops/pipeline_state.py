@@ -1,13 +1,19 @@
 """The track stage's work: what the pipeline wrote, gathered and logged as one MLflow run.
 
-Params (flattened params.yaml), every metrics file, the stages' timings, the report, plots,
-tables and exports as artifacts, the cohort and feature tables as datasets, the k-selection
-candidates as nested runs, and the segmenter as a model with a few real users as its input
-example. Paths are relative to the workspace, as dvc.yaml writes them.
+Params (flattened params.yaml); the key metrics of metrics/*.json (`tracking.key_metrics`);
+the A/B verdict as a tag; a description naming the params that differ from the baseline;
+artifacts in folders: `report/` (the page and its plots), `tables/` (k-selection, profiles,
+contingency, segments), `ab/` (arms, policy values, the A/B summary), `exports/`,
+`metrics/` (every DVC metrics file in full), `summary/` (data/summary: data quality,
+generator fidelity, cluster and compare details) and `timings.json` (each stage's last
+successful run); the cohort and feature tables as datasets; and the segmenter as a model
+with a few real users as its input example. Paths are relative to the workspace, as
+dvc.yaml writes them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -23,15 +29,21 @@ from traveltide.mlops.model import ModelSpec
 from traveltide.mlops.serving import ID_COLUMN, feature_matrix, load_segmenter
 from traveltide.mlops.store import resolve_target
 from traveltide.mlops.tracking import (
+    VERDICT_TAG,
+    Artifact,
     RunRecord,
-    flatten_metrics,
+    baseline_params,
+    key_metrics,
     log_pipeline_run,
-    metric_tags,
+    run_description,
     run_tags,
 )
 from traveltide.timings import read_timings, timings_dir
 
 EXAMPLE_USERS = 3  # real feature rows stored with the model as its input example
+TIMINGS = "timings.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class PipelineOutputs:
     """The pipeline outputs one run records, named as the track stage's options."""
 
     metrics_dir: Path
+    summary_dir: Path
+    ab_summary: Path
+    policy_values: Path
     report: Path
     plots: Path
     k_selection: Path
@@ -61,18 +76,24 @@ class PipelineOutputs:
         """From any object with one attribute per output (a stage's parsed options)."""
         return cls(**{name: Path(getattr(paths, name)) for name in cls.names()})
 
-    def artifacts(self) -> list[Path]:
-        """The files logged as run artifacts: report, plots, tables, exports."""
+    def artifacts(self) -> list[Artifact]:
+        """The files logged with the run, by artifact folder (those missing are skipped)."""
+
+        def files(folder: Path, pattern: str) -> list[Path]:
+            return sorted(p for p in folder.glob(pattern) if p.is_file())
+
         return [
-            self.report,
-            *sorted(self.plots.glob("*.png")),
-            self.k_selection,
-            self.profiles,
-            self.clusters,
-            self.rules,
-            self.contingency,
-            self.ab_arms,
-            *sorted(p for p in self.exports.glob("*") if p.is_file()),
+            Artifact(self.report, "report"),
+            *(Artifact(p, "report/plots") for p in files(self.plots, "*.png")),
+            *(
+                Artifact(p, "tables")
+                for p in (self.k_selection, self.profiles, self.contingency)
+                + (self.clusters, self.rules)
+            ),
+            *(Artifact(p, "ab") for p in (self.ab_arms, self.policy_values, self.ab_summary)),
+            *(Artifact(p, "exports") for p in files(self.exports, "*")),
+            *(Artifact(p, "metrics") for p in files(self.metrics_dir, "*.json")),
+            *(Artifact(p, "summary") for p in files(self.summary_dir, "*.json")),
         ]
 
 
@@ -89,14 +110,26 @@ def timing_metrics(folder: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def stage_metrics(metrics_dir: Path, timings: Path) -> dict[str, Any]:
-    """Each metrics file by its stem, and `timing`: the stages' timings but track's own (its
-    file is from its previous run)."""
-    metrics = {p.stem: read_json(p) for p in sorted(metrics_dir.glob("*.json"))}
-    timing = timing_metrics(timings)
+def stage_timings(folder: Path) -> dict[str, dict[str, float]]:
+    """`timing_metrics` without track's own (its file is from its previous run)."""
+    timing = timing_metrics(folder)
     timing.pop("track", None)
-    metrics["timing"] = timing
-    return metrics
+    return timing
+
+
+def metric_files(metrics_dir: Path) -> dict[str, Any]:
+    """Each DVC metrics file (metrics/*.json) by its stem."""
+    return {p.stem: read_json(p) for p in sorted(metrics_dir.glob("*.json"))}
+
+
+def verdict_tags(ab_summary: Path) -> dict[str, str]:
+    """The A/B verdict's winner as a tag (`traveltide runs` shows it), when the A/B stage
+    wrote its summary."""
+    if not ab_summary.exists():
+        return {}
+    verdict = read_json(ab_summary).get("verdict") or {}
+    winner = verdict.get("winner") if isinstance(verdict, Mapping) else None
+    return {VERDICT_TAG: str(winner)} if winner else {}
 
 
 def input_example(features: pd.DataFrame, names: Sequence[str], *, source: str) -> pd.DataFrame:
@@ -115,24 +148,29 @@ def track_pipeline_state(
     workspace: Path = Path("."),
     timings: Path | None = None,
 ) -> RunRecord:
-    """Log the pipeline state in `workspace` (its dvc.lock and git commit) as one MLflow run.
+    """Log the pipeline state in `workspace` (its dvc.lock and git commit) as one MLflow run,
+    and log its id and where it opens in the UI.
 
     `env` (default os.environ) picks the store and names the DVC experiment; `timings`
     defaults to the stages' timings folder.
     """
     env = os.environ if env is None else env
-    metrics = stage_metrics(outputs.metrics_dir, timings_dir() if timings is None else timings)
     hashes = dvc_out_hashes(workspace / "dvc.lock")
     segmenter = load_segmenter(outputs.model)
     features = read_parquet(outputs.features, what="features' user table")
-    return log_pipeline_run(
+    tags = run_tags(env, workspace)
+    rev = tags["dvc_baseline_rev"]
+    record = log_pipeline_run(
         target=resolve_target(env, workspace),
         experiment=TrackConfig.from_params(params).experiment,
         params=flatten(params),
-        metrics=flatten_metrics(metrics),
-        tags={**metric_tags(metrics), **run_tags(env, workspace)},
+        metrics=key_metrics(metric_files(outputs.metrics_dir)),
+        tags={**verdict_tags(outputs.ab_summary), **tags},
+        description=run_description(
+            params, baseline_params(workspace, rev), name=tags["dvc_exp_name"], baseline_rev=rev
+        ),
         artifacts=outputs.artifacts(),
-        candidates=pd.read_csv(outputs.k_selection).to_dict("records"),
+        documents={TIMINGS: stage_timings(timings_dir() if timings is None else timings)},
         datasets=[
             DatasetSpec("cohort", outputs.cohort, "source", dvc_digest(outputs.cohort, hashes)),
             DatasetSpec(
@@ -149,3 +187,5 @@ def track_pipeline_state(
             digest=dvc_digest(outputs.model, hashes),
         ),
     )
+    log.info("MLflow run %s (%s): %s", record.run_id, record.run_name, record.url)
+    return record

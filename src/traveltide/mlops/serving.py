@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ID_COLUMN = "user_id"
 REGISTERED_MODEL = "traveltide-segmenter"  # the name in MLflow's model registry
-OUTPUT_COLUMNS = ("cluster", "perk")
+OUTPUT_COLUMNS = ("cluster", "cluster_name", "perk")
 READERS = {".parquet": "Parquet", ".csv": "CSV"}
 MAX_NAMED = 5  # missing columns named in an error message
 
@@ -112,9 +112,12 @@ def feature_matrix(table: pd.DataFrame, features: list[str], *, source: str) -> 
 
 
 def score(segmenter: Segmenter, table: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
-    """Cluster and perk per row of `table`, in order; `user_id` first when the input has it."""
+    """Cluster, its name and perk per row of `table`, in order (`OUTPUT_COLUMNS`); `user_id`
+    first when the input has it."""
     X = feature_matrix(table, list(segmenter.features), source=source)
     scored = segmenter.predict(X).reset_index(drop=True)
+    names = scored["cluster"].map(segmenter.names).fillna("").astype(str)
+    scored.insert(1, "cluster_name", names.to_numpy(dtype=object))
     if ID_COLUMN in table.columns:
         scored.insert(0, ID_COLUMN, table[ID_COLUMN].to_numpy())
     return scored

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ LOCK_NAME = ".mlflow.lock"
 LOCAL_SCHEMES = frozenset({"", "file", "sqlite"})  # one machine's files: serialised by a lock
 SERVER_SCHEMES = frozenset({"http", "https", "databricks"})  # a tracking server stores artifacts
 PROBE_TIMEOUT_S = 10  # seconds to reach a database store before giving up
+LOCK_WAIT_S = 600.0  # seconds a writer waits for another to release a local store's lock
+LOCK_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -91,16 +94,33 @@ def resolve_target(env: Mapping[str, str] | None = None, cwd: Path | None = None
     )
 
 
+def _acquire(handle: Any, path: Path, wait_s: float) -> None:
+    """Take the exclusive lock on `handle`, waiting up to `wait_s` seconds for its holder."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TrackingError(
+                    f"MLflow store lock {path} still held by another process after "
+                    f"{wait_s:g} s (another track stage or `traveltide` command logging?)"
+                ) from None
+            time.sleep(LOCK_POLL_S)
+
+
 @contextmanager
-def store_lock(path: Path | None) -> Iterator[None]:
-    """An exclusive, blocking file lock (released when the process dies, even on SIGKILL);
-    no lock at all when `path` is None (a store that handles concurrent writers itself)."""
+def store_lock(path: Path | None, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """An exclusive file lock, waited for up to `wait_s` seconds (released when its holder
+    dies, even on SIGKILL); no lock at all when `path` is None (a store that handles
+    concurrent writers itself)."""
     if path is None:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        _acquire(handle, path, wait_s)
         try:
             yield
         finally:

@@ -85,8 +85,25 @@ class ClusterResult:
     pca_explained_variance: float | None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def metrics(self) -> dict[str, Any]:
-        """metrics/cluster.json (NaN becomes null when written)."""
+    def metrics(self) -> dict[str, float | int | None]:
+        """metrics/cluster.json: the numbers that compare configurations, and nothing else
+        (DVC shows each as a column of `dvc exp show`; NaN becomes null when written)."""
+        sizes = self.assignments.loc[self.assignments["cluster"] != NOISE, "cluster"]
+        counts = sizes.value_counts()
+        return {
+            "k": self.quality.k,
+            "silhouette": self.quality.silhouette,
+            "calinski_harabasz": self.quality.calinski_harabasz,
+            "davies_bouldin": self.quality.davies_bouldin,
+            "stability": self.stability.mean,
+            "truth_ari": self.truth.ari,
+            "noise_share": self.quality.noise_share,
+            "smallest_share": float(counts.min() / len(self.assignments)) if len(counts) else None,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """data/summary/cluster.json: every figure and text of the fit (the metrics too), for
+        the report and the tracked run; not a DVC metric, since it holds text."""
         seg = self.segmenter
         return {
             **asdict(self.quality),

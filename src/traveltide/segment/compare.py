@@ -267,9 +267,10 @@ def overall_summary(result: Agreement, segments: Sequence[SegmentAgreement]) -> 
 
 
 def recommendations_dict(result: Agreement, segments: Sequence[SegmentAgreement]) -> dict[str, Any]:
-    """The JSON-ready recommendation metrics: segment names by status, and the advice
-    (overall summary first). Per-segment numbers go to ``segments_table`` (a CSV), not to
-    the metrics, which DVC and MLflow show as columns."""
+    """The JSON-ready observations: segment names by status, and the advice (overall summary
+    first), for data/summary/compare.json. Per-segment numbers go to ``segments_table`` (a CSV).
+    The advice is conditional on the A/B test, which has not run yet: the report states the
+    decision taken (``traveltide.report``), not this text."""
     out: dict[str, Any] = {
         f"segments_{s}": [x.segment for x in segments if x.status == s] for s in get_args(Status)
     }
@@ -299,8 +300,21 @@ class Comparison:
     segments: tuple[SegmentAgreement, ...]
     contingency: pd.DataFrame  # users per (rule segment, cluster)
 
-    def metrics(self) -> dict[str, Any]:
-        """metrics/compare.json: the agreement indices, then the recommendation metrics."""
+    def metrics(self) -> dict[str, float]:
+        """metrics/compare.json: the agreement indices that compare configurations, numbers only
+        (DVC shows each as a column of `dvc exp show`)."""
+        a = self.agreement
+        return {
+            "ari": a.ari,
+            "ami": a.ami,
+            "nmi": a.nmi,
+            "fowlkes_mallows": a.fowlkes_mallows,
+            "perk_agreement": a.perk_agreement,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """data/summary/compare.json: every index, the segments by status and the per-segment
+        observations (text, so not a DVC metric)."""
         return {**asdict(self.agreement), **recommendations_dict(self.agreement, self.segments)}
 
 

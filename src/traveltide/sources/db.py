@@ -1,34 +1,43 @@
-"""Where the source tables live: the embedded default or `TRAVELTIDE_DB_URL`.
+"""Where the source tables live: the embedded default or PostgreSQL, as params `source.*` say.
 
 The embedded default is the synthetic database of the generate stage: one Parquet file per
 table, queried in process by DuckDB through SQLAlchemy (duckdb-engine). Parquet rather than a
 DuckDB database file because DuckDB's file layout differs from run to run for identical data,
-and DVC needs byte-identical outputs. With `TRAVELTIDE_DB_URL` set (PostgreSQL in production)
-the same SQL text runs on that database instead.
+and DVC needs byte-identical outputs. With `source.url` a PostgreSQL URL the same SQL text runs
+on that database instead, with `source.schema` as the connection's search_path; the password
+comes from libpq (PGPASSWORD, ~/.pgpass, PGSERVICE, or `TRAVELTIDE_DB_URL` naming the same
+database), never from params.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from traveltide.config import SourceConfig
 from traveltide.errors import ConfigError
 from traveltide.schema import TABLES
-from traveltide.sources.source import ENV_URL, configured_url, redact_url
+from traveltide.sources.source import ENV_URL, configured_url, redact_url, same_database
 
 EMBEDDED_DIR = Path("data/raw/traveltide")
+OPTIONS = "options"  # libpq's URL parameter for server settings (`-c name=value`)
 
 
 @dataclass(frozen=True)
 class Source:
-    """A resolved source: an SQLAlchemy URL, or the embedded Parquet folder."""
+    """A resolved source: an SQLAlchemy URL, or the embedded Parquet folder.
+
+    `url` is what both drivers connect with (psycopg2 through SQLAlchemy, ADBC's libpq), so
+    the search_path of `schema` travels inside it as libpq options.
+    """
 
     url: str | None
     embedded_dir: Path = EMBEDDED_DIR
+    schema: str | None = None
 
     @property
     def is_embedded(self) -> bool:
@@ -37,16 +46,51 @@ class Source:
     @property
     def label(self) -> str:
         """Where the data comes from, safe to print: never a password."""
-        return (
-            f"embedded DuckDB over {self.embedded_dir}"
-            if self.url is None
-            else redact_url(self.url)
+        if self.url is None:
+            return f"embedded DuckDB over {self.embedded_dir}"
+        if self.schema is None:
+            return redact_url(self.url)
+        shown = make_url(self.url).difference_update_query([OPTIONS])
+        return f"{redact_url(shown.render_as_string(hide_password=False))} (schema {self.schema})"
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """`url` with libpq options that set the search_path to `schema` (quoted: its case kept),
+    after any options the URL already has."""
+    parsed = make_url(url)
+    setting = f'-csearch_path="{schema}"'
+    given = parsed.query.get(OPTIONS)
+    given = given[-1] if isinstance(given, tuple) else given
+    options = f"{given} {setting}" if given else setting
+    return parsed.update_query_dict({OPTIONS: options}).render_as_string(hide_password=False)
+
+
+def connection_url(config: SourceConfig, env: Mapping[str, str]) -> str | None:
+    """The URL extract connects with: None for the embedded source, else `source.url`, or
+    `TRAVELTIDE_DB_URL` when it names the same database (it may carry a password for libpq).
+
+    DVC sees params, not the environment: a `TRAVELTIDE_DB_URL` naming another database than
+    `source.url` would make extract read one database while DVC records another, so it stops.
+    """
+    from_env = configured_url(env)
+    if from_env is not None and (config.is_embedded or not same_database(from_env, config.url)):
+        raise ConfigError(
+            f"{ENV_URL} ({redact_url(from_env)}) is not params source.url ({config.url}): "
+            "DVC sees only params, so set source.url instead (e.g. "
+            "`dvc exp run -S source.url=postgresql://user@host:5432/db`) and unset "
+            f"{ENV_URL}, or make them name the same database"
         )
+    if config.is_embedded:
+        return None
+    return from_env or config.url
 
 
-def resolve_source(env: dict[str, str] | None = None) -> Source:
-    """The source the pipeline reads: `TRAVELTIDE_DB_URL` when set and non-empty, else embedded."""
-    return Source(url=configured_url(os.environ if env is None else env))
+def resolve_source(config: SourceConfig, env: Mapping[str, str]) -> Source:
+    """The source extract reads: embedded, or PostgreSQL with `source.schema` as search_path."""
+    url = connection_url(config, env)
+    if url is None:
+        return Source(url=None)
+    return Source(url=with_search_path(url, config.schema), schema=config.schema)
 
 
 def database_label(url: str) -> str:
@@ -75,7 +119,7 @@ def embedded_engine(folder: Path) -> sa.Engine:
     if missing:
         raise ConfigError(
             f"embedded database {folder}: missing {', '.join(f'{t}.parquet' for t in missing)}; "
-            "run `dvc repro generate` or set TRAVELTIDE_DB_URL"
+            "run `dvc repro generate`, or set params source.url to read another database"
         )
     engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
     with engine.begin() as conn:
@@ -92,4 +136,4 @@ def make_engine(source: Source) -> sa.Engine:
     try:
         return sa.create_engine(driver_url(source.url), pool_pre_ping=True)
     except Exception as exc:  # noqa: BLE001 - bad driver names, malformed URLs
-        raise ConfigError(f"{ENV_URL}: cannot use {source.label}: {type(exc).__name__}") from exc
+        raise ConfigError(f"source.url: cannot use {source.label}: {type(exc).__name__}") from exc

@@ -18,17 +18,20 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import adbc_driver_manager
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from traveltide.config import CohortConfig
 from traveltide.errors import DataError, SourceError, first_line, first_line_of
-from traveltide.schema import NULLABLE, PRIMARY_KEYS, TABLES, LogicalType, validate_columns
+from traveltide.schema import NULLABLE, PRIMARY_KEYS, TABLES, LogicalType
 from traveltide.sources.db import Source, make_engine
+from traveltide.sources.physical_types import normalise_table, to_frame
 
 log = logging.getLogger(__name__)
 
@@ -187,30 +190,11 @@ def indexed_keys(conn: sa.Connection) -> set[str]:
     return found
 
 
-def normalise(df: pd.DataFrame) -> pd.DataFrame:
-    """One dtype per logical type, whichever database answered (Decimal, tz, ints with NULL)."""
-    out = {}
-    for col, (_, logical) in cohort_columns().items():
-        s = df[col]
-        if logical == "int":
-            out[col] = pd.to_numeric(s).astype("Int64")
-        elif logical == "decimal":
-            out[col] = pd.to_numeric(s.astype(object).where(s.notna(), None)).astype("float64")
-        elif logical == "bool":
-            out[col] = s.astype("boolean")
-        elif logical in ("date", "timestamp"):
-            out[col] = pd.to_datetime(s).astype("datetime64[us]")
-        else:
-            out[col] = s.astype(object).where(s.notna(), None)
-    return pd.DataFrame(out)
-
-
-def _validate_types(df: pd.DataFrame) -> None:
-    by_table: dict[str, dict[str, LogicalType]] = {}
-    for col, (table, logical) in cohort_columns().items():
-        by_table.setdefault(table, {})[col] = logical
-    for table, cols in by_table.items():
-        validate_columns(df, table, cols)
+def normalise(rows: pa.Table) -> pd.DataFrame:
+    """One dtype per logical type, whichever database answered and whichever physical type it
+    declared (numeric, real, char(n), timestamptz, ...: `physical_types`); a column that cannot
+    be read as its logical type is a DataError naming table.column and a sample value."""
+    return to_frame(normalise_table(rows, cohort_columns()))
 
 
 def _table_columns(table: str) -> list[str]:
@@ -271,7 +255,13 @@ def check_required_values(df: pd.DataFrame) -> None:
                 )
 
 
-NO_JIT = "SELECT set_config('jit', 'off', false) WHERE current_setting('jit', true) IS NOT NULL"
+# Per session, read-only: timestamps compare in UTC (a timestamptz column against the cohort's
+# boundary, which is a timestamp, compares at the session's TimeZone), and no JIT: compiling
+# this plan costs more than it saves (only where the setting exists, PG 11+).
+SESSION_SETTINGS = (
+    "SELECT set_config('TimeZone', 'UTC', false) UNION ALL "
+    "SELECT set_config('jit', 'off', false) WHERE current_setting('jit', true) IS NOT NULL"
+)
 
 
 def numbered_query(
@@ -286,8 +276,19 @@ def numbered_query(
 
 
 def libpq_uri(url: str) -> str:
-    """A SQLAlchemy URL (`postgresql+psycopg2://...`) as the plain URI libpq (ADBC) reads."""
-    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """A SQLAlchemy URL (`postgresql+psycopg2://...`) as the plain URI libpq (ADBC) reads.
+
+    Query values are percent-encoded: SQLAlchemy writes a space as '+', which libpq keeps, so
+    `options=-csearch_path=x -cTimeZone=UTC` would reach the server as one setting.
+    """
+    parsed = sa.make_url(url).set(drivername="postgresql")
+    base = parsed.set(query={}).render_as_string(hide_password=False)
+    pairs = [
+        (key, value)
+        for key, given in parsed.query.items()
+        for value in (given if isinstance(given, tuple) else (given,))
+    ]
+    return f"{base}?{urlencode(pairs, quote_via=quote)}" if pairs else base
 
 
 def read_cohort(
@@ -295,33 +296,32 @@ def read_cohort(
     source: Source,
     params: dict[str, object],
     lookups: Collection[str] = EVERY_LOOKUP,
-) -> pd.DataFrame:
-    """The cohort query's rows as a DataFrame, the same SQL text on either database.
+) -> pa.Table:
+    """The cohort query's rows as Arrow, the same SQL text on either database.
 
     `lookups`: the tables read by key (`cohort_sql`). Extract passes all of them to DuckDB,
     and to PostgreSQL those `indexed_keys` found (all four on a database `db load` made).
 
-    Both databases hand over result columns whole, never a Python object per value (as
-    `pd.read_sql` does, minutes and gigabytes for the full-scale cohort): DuckDB through
-    `fetch_df`, PostgreSQL as Arrow through ADBC's libpq driver (binary COPY). `normalise`
-    gives both one dtype per logical type, so the cohort file is byte-identical whichever
-    database answered.
+    Both databases hand over result columns whole as Arrow, never a Python object per value
+    (as `pd.read_sql` does, minutes and gigabytes for the full-scale cohort): DuckDB directly,
+    PostgreSQL through ADBC's libpq driver (binary COPY). Both sessions compare timestamps in
+    UTC. `normalise` gives both one dtype per logical type, so the cohort file is
+    byte-identical whichever database answered.
     """
     if source.url is None:
         sql, args = numbered_query(conn.dialect, params, lookups)
         duck: Any = conn.connection.driver_connection  # duckdb-engine's DuckDB connection
-        return duck.execute(sql, args).fetch_df()
+        duck.execute("SET TimeZone = 'UTC'")
+        return duck.execute(sql, args).to_arrow_table()
     import adbc_driver_postgresql.dbapi as adbc
     from sqlalchemy.dialects import postgresql
 
     sql, args = numbered_query(postgresql.dialect(paramstyle="numeric_dollar"), params, lookups)
     with adbc.connect(libpq_uri(source.url)) as pg, pg.cursor() as cursor:
-        # JIT-compiling this plan costs more than it saves; this session only, and only
-        # where the setting exists (PG 11+)
-        cursor.execute(NO_JIT)
+        cursor.execute(SESSION_SETTINGS)
         cursor.fetchall()
         cursor.execute(sql, args)
-        return cursor.fetch_arrow_table().to_pandas()
+        return cursor.fetch_arrow_table()
 
 
 def driver_reason(exc: Exception, secret: str | None) -> str:
@@ -342,19 +342,19 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
         with engine.connect() as conn:
             _check_tables(conn, source)
             lookups = EVERY_LOOKUP if source.is_embedded else indexed_keys(conn)
-            df = read_cohort(conn, source, cohort_bind_params(config), lookups)
+            rows = read_cohort(conn, source, cohort_bind_params(config), lookups)
     except (sa_exc.DBAPIError, duckdb.Error, adbc_driver_manager.Error) as exc:
         # Driver errors (the server gone mid-query, say) run to many lines: report the first.
         raise SourceError(f"source {source.label}: {driver_reason(exc, secret)}") from exc
     finally:
         engine.dispose()
-    if df.empty:
+    if rows.num_rows == 0:
         raise DataError(
             f"cohort is empty: no user has more than {config.min_sessions} sessions after "
             f"{config.session_start_after} (params cohort.min_sessions, "
             "cohort.session_start_after)"
         )
-    _validate_types(df)
+    df = normalise(rows)
     try:
         check_conflicting_duplicates(df)
         check_required_values(df)
@@ -363,4 +363,4 @@ def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
     log.info(
         "extracted %d sessions of %d users from %s", len(df), df["user_id"].nunique(), source.label
     )
-    return normalise(df)
+    return df

@@ -1,42 +1,20 @@
-"""Which database the pipeline reads, recorded in two small files DVC can track.
+"""Database URLs without their secrets: masked for messages, compared without the password.
 
-DVC cannot see environment variables, so the always-run `source` stage turns
-`TRAVELTIDE_DB_URL` into files:
+The source is a params block (`source.url`, `traveltide.config.SourceConfig`), so DVC sees it.
+`TRAVELTIDE_DB_URL` may still be set, for libpq's sake (it may carry the password that params
+must not): extract uses it only when it names the database `source.url` names, and stops when
+the two disagree, since DVC cannot see the environment (`traveltide.sources.db.resolve_source`).
 
-- `kind.json` says embedded or external. Only generate depends on it: with an external
-  database generate writes cheap placeholders instead of 5 million synthetic sessions, and it
-  reruns only when the kind flips.
-- `request.json` is what extract depends on. Embedded, it never changes, so extract reruns
-  only when the generated tables do. External, it carries the time of the request, so extract
-  re-queries on every `dvc repro` (the database can change under us); stages after it rerun
-  only if the extracted cohort changed, because DVC compares output hashes.
-
-Standard library only: this stage runs on every `dvc repro`, and its start-up is the price.
+Standard library only: the MLflow store's messages use `redact_url` too.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 ENV_URL = "TRAVELTIDE_DB_URL"
-SourceKind = Literal["embedded", "external"]
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password masked (`user:***@host`): host and database stay visible."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:  # malformed port, bad IPv6 brackets: never echo what might hold a secret
-        return "<unparsable database URL>"
+_SECRET_KEYS = frozenset({"password", "sslpassword"})  # libpq reads these from a URL's query
 
 
 def configured_url(env: Mapping[str, str]) -> str | None:
@@ -44,25 +22,41 @@ def configured_url(env: Mapping[str, str]) -> str | None:
     return env.get(ENV_URL, "").strip() or None
 
 
-@dataclass(frozen=True)
-class SourceState:
-    """The source as DVC sees it: kind, a printable database label, and when it was asked."""
+def redact_url(url: str) -> str:
+    """The URL with its password masked (`user:***@host`): host and database stay visible."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if not any(key in _SECRET_KEYS for key, _ in query) and parts.password is None:
+            return url  # as given: urlunsplit would rewrite `sqlite:///x.db`
+        masked = [(k, "***" if k in _SECRET_KEYS else v) for k, v in query]
+        parts = parts._replace(query=urlencode(masked, safe="*/"))
+        if parts.password is None:
+            return urlunsplit(parts)
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:  # malformed port, bad IPv6 brackets: never echo what might hold a secret
+        return "<unparsable database URL>"
 
-    kind: SourceKind
-    database: str | None = None
-    requested_at: str | None = None
 
-    def kind_record(self) -> dict[str, str]:
-        return {"kind": self.kind}
+def without_password(url: str) -> str:
+    """The URL with no password at all, and `postgresql` for any `postgresql+driver`: what
+    two URLs of the same database share, whoever's credentials they carry."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc
+    if parts.password is not None:
+        user = parts.username or ""
+        netloc = f"{user}@{netloc.rpartition('@')[2]}"
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = urlencode(sorted((k, v) for k, v in query if k not in _SECRET_KEYS))
+    scheme = parts.scheme.split("+", 1)[0].lower()
+    return urlunsplit(parts._replace(scheme=scheme, netloc=netloc, query=kept))
 
-    def request_record(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "database": self.database, "requested_at": self.requested_at}
 
-
-def source_state(env: Mapping[str, str], now: dt.datetime | None = None) -> SourceState:
-    """Embedded without a URL; external with the redacted URL and the current UTC time."""
-    url = configured_url(env)
-    if url is None:
-        return SourceState("embedded")
-    now = now or dt.datetime.now(dt.UTC)
-    return SourceState("external", redact_url(url), now.isoformat(timespec="microseconds"))
+def same_database(a: str, b: str) -> bool:
+    """Whether two URLs name the same database, user and options, passwords aside."""
+    try:
+        return without_password(a) == without_password(b)
+    except ValueError:
+        return False

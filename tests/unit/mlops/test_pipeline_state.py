@@ -12,10 +12,11 @@ from traveltide.mlops.pipeline_state import (
     EXAMPLE_USERS,
     PipelineOutputs,
     input_example,
-    stage_metrics,
+    metric_files,
+    stage_timings,
     timing_metrics,
+    verdict_tags,
 )
-from traveltide.mlops.tracking import flatten_metrics
 from traveltide.timings import StageTiming, write_timing
 
 
@@ -32,33 +33,31 @@ def timing(stage, status, wall):
     )
 
 
-def test_timing_metrics_of_successful_stages_flatten_to_numbers(tmp_path):
+def test_timings_of_successful_stages_but_tracks_own_go_to_one_document(tmp_path):
     write_timing(timing("cluster", "ok", 3.0), tmp_path)
     write_timing(timing("extract", "failed", 9.0), tmp_path)
+    write_timing(timing("track", "ok", 20.0), tmp_path)  # track's previous run
     (tmp_path / "broken.json").write_text("{not json")
-    flat = flatten_metrics({"timing": timing_metrics(tmp_path)})
-    assert flat == {
-        "timing.cluster.wall_s": 3.0,
-        "timing.cluster.run_s": 2.5,
-        "timing.cluster.cpu_s": 6.0,
-        "timing.cluster.peak_rss_mb": 250.0,
+    assert timing_metrics(tmp_path)["cluster"] == {
+        "wall_s": 3.0,
+        "run_s": 2.5,
+        "cpu_s": 6.0,
+        "peak_rss_mb": 250.0,
     }
+    assert set(stage_timings(tmp_path)) == {"cluster"}
     assert timing_metrics(tmp_path / "none") == {}
 
 
-def test_stage_metrics_hold_every_metrics_file_and_the_timings_but_tracks_own(tmp_path):
-    metrics, timings = tmp_path / "metrics", tmp_path / "timings"
+def test_metric_files_and_the_verdict_tag(tmp_path):
+    metrics = tmp_path / "metrics"
     metrics.mkdir()
-    (metrics / "cluster.json").write_text('{"k": 3, "algorithm": "kmeans"}')
-    (metrics / "ab_test.json").write_text('{"verdict_winner": "B"}')
+    (metrics / "cluster.json").write_text('{"k": 3, "silhouette": 0.4}')
     (metrics / "notes.txt").write_text("not a metrics file")
-    write_timing(timing("cluster", "ok", 3.0), timings)
-    write_timing(timing("track", "ok", 20.0), timings)  # track's previous run
-    got = stage_metrics(metrics, timings)
-    assert list(got) == ["ab_test", "cluster", "timing"]
-    assert got["cluster"] == {"k": 3, "algorithm": "kmeans"}
-    assert set(got["timing"]) == {"cluster"}
-    assert stage_metrics(metrics, tmp_path / "none")["timing"] == {}
+    assert metric_files(metrics) == {"cluster": {"k": 3, "silhouette": 0.4}}
+    summary = tmp_path / "summary.json"
+    summary.write_text('{"verdict": {"winner": "B", "reason": "B beat C"}}')
+    assert verdict_tags(summary) == {"ab_test.verdict_winner": "B"}
+    assert verdict_tags(tmp_path / "missing.json") == {}
 
 
 def test_input_example_is_the_first_users_with_their_id_first():
@@ -76,22 +75,27 @@ def test_pipeline_outputs_come_from_stage_options_and_list_the_artifacts(tmp_pat
     options = {name: str(tmp_path / name) for name in PipelineOutputs.names()}
     outputs = PipelineOutputs.from_paths(SimpleNamespace(**options, run="data/run.json"))
     assert outputs.model == tmp_path / "model" and isinstance(outputs.report, Path)
-    for folder in (outputs.plots, outputs.exports / "nested"):
+    for folder in (outputs.plots, outputs.exports / "nested", outputs.summary_dir):
         folder.mkdir(parents=True)
     for name in ("b.png", "a.png", "a.csv"):
         (outputs.plots / name).write_bytes(b"")
     for name in ("segments.csv", "brief.json"):
         (outputs.exports / name).write_text("x")
-    assert outputs.artifacts() == [
-        outputs.report,
-        outputs.plots / "a.png",
-        outputs.plots / "b.png",
-        outputs.k_selection,
-        outputs.profiles,
-        outputs.clusters,
-        outputs.rules,
-        outputs.contingency,
-        outputs.ab_arms,
-        outputs.exports / "brief.json",
-        outputs.exports / "segments.csv",
-    ]
+    (outputs.summary_dir / "generator_fidelity.json").write_text("{}")
+    by_folder = {(a.folder, a.path) for a in outputs.artifacts()}
+    assert by_folder == {
+        ("report", outputs.report),
+        ("report/plots", outputs.plots / "a.png"),
+        ("report/plots", outputs.plots / "b.png"),
+        ("tables", outputs.k_selection),
+        ("tables", outputs.profiles),
+        ("tables", outputs.contingency),
+        ("tables", outputs.clusters),
+        ("tables", outputs.rules),
+        ("ab", outputs.ab_arms),
+        ("ab", outputs.policy_values),
+        ("ab", outputs.ab_summary),
+        ("exports", outputs.exports / "brief.json"),
+        ("exports", outputs.exports / "segments.csv"),
+        ("summary", outputs.summary_dir / "generator_fidelity.json"),
+    }

@@ -34,12 +34,15 @@ def test_score_matches_predict_row_by_row_with_ids(users, segmenter):
     shuffled = users.sample(frac=1.0, random_state=3).reset_index(drop=True)
     scored = score(segmenter, shuffled)
     expected = segmenter.predict(shuffled)
-    assert scored.columns.tolist() == ["user_id", "cluster", "perk"]
+    assert scored.columns.tolist() == ["user_id", "cluster", "cluster_name", "perk"]
     assert scored["user_id"].tolist() == shuffled["user_id"].tolist()
     pd.testing.assert_frame_equal(scored[["cluster", "perk"]], expected)
+    # each cluster's name, as the cluster stage named it (e.g. "high bags, low d")
+    assert scored["cluster_name"].tolist() == [segmenter.names[c] for c in expected["cluster"]]
+    assert scored["cluster_name"].str.match(r"^(high|low) \w+, (high|low) \w+$").all()
     # without user_id: the same scores, in order, no id column
     bare = score(segmenter, shuffled.drop(columns="user_id"))
-    pd.testing.assert_frame_equal(bare, expected)
+    pd.testing.assert_frame_equal(bare, scored.drop(columns="user_id"))
     # integer and boolean feature columns are numbers too
     ints = shuffled.assign(c=shuffled["c"].round().astype("int64"), d=shuffled["d"] > 0)
     as_float = ints.assign(d=ints["d"].astype("float64"))
@@ -99,3 +102,57 @@ def test_load_segmenter_refuses_what_is_not_one(files, tmp_path):
     other.write_bytes(pickle.dumps({"k": 3}))
     with pytest.raises(DataError, match="holds a dict, not a Segmenter"):
         load_segmenter(other)
+
+
+def served_error(exc_type, features: list[str], request: pd.DataFrame) -> tuple[int, str]:
+    """What MLflow's scoring server answers when the model's predict raises `exc_type`: it
+    rewrites an MlflowException's message to lead with the whole request as a table."""
+    import json
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+    from mlflow.pyfunc.scoring_server import invocations
+
+    from traveltide.mlops.model import model_signature
+
+    class Served:
+        metadata = Model(signature=model_signature(features))
+
+        def predict(self, data, params=None):
+            message = "request: missing 1 feature column(s): bags"
+            raise exc_type(message, error_code=INVALID_PARAMETER_VALUE)
+
+    payload = json.dumps({"dataframe_split": json.loads(request.to_json(orient="split"))})
+    try:
+        invocations(payload, "application/json", Served(), Served.metadata.get_input_schema())
+    except MlflowException as exc:
+        return exc.get_http_status_code(), json.loads(exc.serialize_as_json())["message"]
+    raise AssertionError("no error")
+
+
+def test_a_refused_request_is_answered_in_one_short_line_naming_the_column(users):
+    """The model's RequestError keeps its message through the server's rewrite; a plain
+    MlflowException's message starts with the request, printed as a table."""
+    from mlflow.exceptions import MlflowException
+
+    from traveltide.mlops.model import RequestError
+
+    features = [f"feature_{i}" for i in range(65)]
+    request = pd.DataFrame([dict.fromkeys(features, 1.5)])
+    plain_status, plain = served_error(MlflowException, features, request)
+    status, short = served_error(RequestError, features, request)
+    assert plain_status == status == 400
+    assert short == "request: missing 1 feature column(s): bags"
+    assert plain.startswith("Failed to predict data '") and plain.endswith(short)
+    assert "[1 rows x 65 columns]" in plain  # the request, as pandas prints it
+
+
+def test_signature_lets_a_request_without_a_feature_reach_the_model():
+    """MLflow checks a request against the signature before predict: a required column that
+    is missing is refused there, with the schema and the request in the message."""
+    from traveltide.mlops.model import model_signature
+
+    signature = model_signature(["bags", "discount"])
+    assert [c.required for c in signature.inputs.inputs] == [False, False, False]
+    assert signature.outputs.input_names() == ["user_id", "cluster", "cluster_name", "perk"]

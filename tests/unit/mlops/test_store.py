@@ -3,8 +3,7 @@
 import pytest
 
 from traveltide.errors import TrackingError
-from traveltide.mlops.store import experiment_id, resolve_target, store_uri
-from traveltide.mlops.tracking import log_pipeline_run
+from traveltide.mlops.store import experiment_id, init_store, resolve_target, store_lock, store_uri
 from traveltide.sources.source import redact_url
 
 
@@ -53,15 +52,7 @@ def test_unwritable_store_is_one_clear_error(tmp_path):
         cwd=tmp_path,
     )
     with pytest.raises(TrackingError, match="cannot be written"):
-        log_pipeline_run(
-            target=target,
-            experiment="t",
-            params={},
-            metrics={},
-            tags={},
-            artifacts=[],
-            candidates=[],
-        )
+        init_store(target, "t")  # what every writer opens first (`open_store`)
 
 
 def test_two_writers_creating_the_experiment_at_once_share_it(tmp_path):
@@ -96,12 +87,32 @@ def test_unreachable_database_store_fails_fast_in_one_line(tmp_path):
     )
     start = time.monotonic()
     with pytest.raises(TrackingError) as failed:
-        log_pipeline_run(
-            target=target, experiment="t", params={}, metrics={}, tags={}, artifacts=[],
-            candidates=[],
-        )  # fmt: skip
+        init_store(target, "t")
     assert time.monotonic() - start < 10  # MLflow alone retries for about two minutes
     message = str(failed.value)
     assert message.startswith("MLflow store postgresql+psycopg2://u:***@127.0.0.1:1/mlflow ")
     assert "\n" not in message and "pw1" not in message
     assert not (tmp_path / ".mlflow.lock").exists()  # a database store takes no file lock
+
+
+def test_a_held_store_lock_is_waited_for_then_one_line(tmp_path):
+    """A writer waits for another's lock (a queue worker logging), but not for ever: a lock
+    held past the wait is one line naming the lock file."""
+    import fcntl
+    import threading
+    import time
+
+    lock = tmp_path / ".mlflow.lock"
+    with open(lock, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        start = time.monotonic()
+        with pytest.raises(TrackingError) as failed, store_lock(lock, wait_s=0.5):
+            pass
+        assert 0.5 <= time.monotonic() - start < 3
+        assert str(failed.value) == (
+            f"MLflow store lock {lock} still held by another process after 0.5 s "
+            "(another track stage or `traveltide` command logging?)"
+        )
+        threading.Timer(0.3, fcntl.flock, (held, fcntl.LOCK_UN)).start()
+        with store_lock(lock, wait_s=5):  # released while waiting: taken then
+            assert time.monotonic() - start >= 0.8

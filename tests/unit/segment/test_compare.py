@@ -186,8 +186,13 @@ def test_compare_writes_metrics_and_segments(tmp_path):
         rules, clusters, agree_share=config.agree_share, split_share=config.split_share
     )
     write_json(result.metrics(), tmp_path / "compare.json")  # the compare stage's writers
+    write_json(result.summary(), tmp_path / "summary.json")
     write_csv(segments_table(result.segments), tmp_path / "segments.csv")
-    out = json.loads((tmp_path / "compare.json").read_text())
+    numbers = json.loads((tmp_path / "compare.json").read_text())
+    assert set(numbers) == {"ari", "ami", "nmi", "fowlkes_mallows", "perk_agreement"}
+    assert all(isinstance(v, float) for v in numbers.values())  # DVC metrics: numbers only
+    out = json.loads((tmp_path / "summary.json").read_text())
+    assert out["ari"] == numbers["ari"]
     assert out["ari"] == pytest.approx(metrics.adjusted_rand_score(f.segment, f.cluster))
     assert out["segments_split"] == ["split"]
     assert out["segments_agree"] == ["agree"]  # 'big' is 200 of 290 users of cluster 3: < 70%

@@ -54,8 +54,9 @@ def test_dbscan_noise_users_keep_label_minus_one_and_get_the_nearest_clusters_pe
     assert a.loc[noise, "perk"].tolist() == [seg.perks[int(c)] for c in nearest]
     assert NOISE in result.profiles.index and NOISE not in seg.perks
     assert (seg.predict(table)["cluster"] >= 0).all()
-    metrics = result.metrics()
-    assert metrics["noise_users"] == 3 and metrics["cluster_sizes"]["-1"] == 3
+    summary = result.summary()
+    assert summary["noise_users"] == 3 and summary["cluster_sizes"]["-1"] == 3
+    assert result.metrics()["noise_share"] == pytest.approx(3 / len(table))
     assert adjusted_rand_score(truth, a["cluster"][~noise]) > 0.95
 
 
@@ -121,10 +122,16 @@ def test_sampled_fit_assigns_the_other_users_by_the_scoring_rule(algorithm):
     assert adjusted_rand_score(truth, labels) > 0.95
 
 
-def test_metrics_are_strict_json_with_the_documented_keys():
+def test_metrics_are_numbers_and_the_summary_strict_json_with_the_documented_keys():
     df, _ = blob_features()
     result = fit_segmenter(df, CONFIG, SIGNALS)
-    metrics = json.loads(to_json(result.metrics()))
+    numbers = json.loads(to_json(result.metrics()))  # metrics/cluster.json: DVC shows each
+    assert set(numbers) == {
+        "k", "silhouette", "calinski_harabasz", "davies_bouldin", "stability", "truth_ari",
+        "noise_share", "smallest_share",
+    }  # fmt: skip
+    assert all(v is None or isinstance(v, int | float) for v in numbers.values())
+    metrics = json.loads(to_json(result.summary()))
     for key in (
         "silhouette",
         "calinski_harabasz",

@@ -68,6 +68,7 @@ def select_k_then_cluster(params: dict, folder: Path) -> None:
     write_parquet(result.assignments, folder / "clusters.parquet")
     write_bytes(model_bytes(result.segmenter), folder / "segmenter.pkl")
     write_json(result.metrics(), folder / "cluster.json")
+    write_json(result.summary(), folder / "cluster_summary.json")
 
 
 @pytest.mark.parametrize("with_personas", [True, False])
@@ -77,8 +78,9 @@ def test_select_k_then_cluster_give_what_one_call_gives(tmp_path, with_personas)
     personas = personas_of(df, truth) if with_personas else personas_of(df, truth).iloc[:0]
     personas.to_parquet(tmp_path / "personas.parquet")
     select_k_then_cluster(PARAMS, tmp_path)
-    metrics = json.loads((tmp_path / "cluster.json").read_text())
+    metrics = json.loads((tmp_path / "cluster_summary.json").read_text())
     assert metrics["k"] == 3 and metrics["k_requested"] == "auto"
+    assert json.loads((tmp_path / "cluster.json").read_text())["k"] == 3
     assert (metrics["truth_ari"] is not None) == with_personas
     table = pd.read_csv(tmp_path / "k_selection.csv")
     assert table["k"].tolist() == [2, 3, 4]

@@ -2,6 +2,7 @@ import datetime as dt
 import itertools
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +17,7 @@ from traveltide.sources.extract import (
     cohort_sql,
     driver_reason,
     extract_cohort,
+    libpq_uri,
     normalise,
     read_cohort,
 )
@@ -45,8 +47,8 @@ def test_sql_cohort_equals_pandas_reference(small_db, embedded_source):
 
 
 def test_duckdb_columnar_fetch_equals_read_sql(embedded_source):
-    """DuckDB hands over whole columns (`fetch_df`): after normalising, the same frame as
-    pandas' row-by-row `read_sql` of the same query, values and dtypes."""
+    """DuckDB hands over whole columns as Arrow: after normalising, the same frame as pandas'
+    row-by-row `read_sql` of the same query (Python objects per value), values and dtypes."""
     engine = make_engine(embedded_source)
     try:
         with engine.connect() as conn:
@@ -56,7 +58,9 @@ def test_duckdb_columnar_fetch_equals_read_sql(embedded_source):
     finally:
         engine.dispose()
     assert len(fast) == len(slow) > 100
-    pd.testing.assert_frame_equal(normalise(fast), normalise(slow))
+    assert isinstance(fast, pa.Table)
+    slow_arrow = pa.Table.from_pandas(slow, preserve_index=False)
+    pd.testing.assert_frame_equal(normalise(fast), normalise(slow_arrow), check_exact=True)
 
 
 def test_every_join_form_gives_the_same_cohort(embedded_source):
@@ -225,3 +229,17 @@ def test_adbc_error_is_one_line_without_the_sql_or_password():
         "IO: [libpq] Failed to execute query: server closed the connection unexpectedly "
         "(user tt, password ***)"
     )
+
+
+def test_libpq_uri_encodes_spaces_so_libpq_reads_every_option():
+    """libpq decodes %20 but keeps '+': two options joined by '+' would reach the server as one
+    search_path. The URL itself parses back to what it was."""
+    url = "postgresql+psycopg2://u:p%40ss@h:5/db?options=-csearch_path%3Dx+-cTimeZone%3DUTC&sslmode=require"
+    got = libpq_uri(url)
+    assert got == (
+        "postgresql://u:p%40ss@h:5/db?options=-csearch_path%3Dx%20-cTimeZone%3DUTC&sslmode=require"
+    )
+    assert "+" not in got
+    assert sa.make_url(got).query == sa.make_url(url).query
+    assert libpq_uri("postgresql:///?service=tt") == "postgresql:///?service=tt"
+    assert libpq_uri("postgresql://a@h/db") == "postgresql://a@h/db"
