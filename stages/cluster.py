@@ -19,7 +19,9 @@ def main(params, paths):
     config = ClusterConfig.from_params(params)
     signals = PerksConfig.from_params(params).signals
     features = read_parquet(paths.features, what="features' user table")
-    personas = read_parquet(paths.personas, what="generate's personas (empty: external source)")
+    personas = read_parquet(
+        paths.personas, what="extract's cohort truth (empty for an external source)"
+    )
     k_table = read_csv(paths.k_selection, what="select_k's k-selection table")
     result = fit_segmenter(features, config, signals, personas=personas, k_table=k_table)
     write_parquet(result.assignments, paths.clusters)

@@ -10,7 +10,7 @@ from traveltide.report.publish import publish
 from traveltide.stage import run_stage
 
 PATHS = ("metrics_dir", "summary_dir", "ab_summary", "policy_values", "k_selection")
-PATHS += ("contingency", "ab_arms", "features", "rules", "clusters")
+PATHS += ("contingency", "ab_arms", "features", "rules", "clusters", "benchmark")
 PATHS += ("plots", "plot_data", "report", "exports")
 
 

@@ -18,7 +18,9 @@ from traveltide.stage import run_stage
 def main(params, paths):
     config = ClusterConfig.from_params(params)
     features = read_parquet(paths.features, what="features' user table")
-    personas = read_parquet(paths.personas, what="generate's personas (empty: external source)")
+    personas = read_parquet(
+        paths.personas, what="extract's cohort truth (empty for an external source)"
+    )
     write_csv(select_k(features, config, personas=personas), paths.k_selection)
 
 

@@ -29,6 +29,7 @@ ALL_STAGES = {
     "segment_rules",
     "select_k",
     "cluster",
+    "benchmark",
     "compare",
     "ab_test",
     "report",

@@ -24,6 +24,7 @@ from traveltide.report.exports import rewards_assignment, segment_summary
 from traveltide.report.inputs import ReportInputs
 from traveltide.report.plot_data import lift_table
 from traveltide.report.projection import pca_projection
+from traveltide.segment.benchmark import COLUMNS as BENCHMARK_COLUMNS
 from traveltide.segment.compare import (
     agreement,
     contingency,
@@ -54,6 +55,7 @@ ALL_PLOTS = {
     "ab_lift.png",
     "policy_value.png",
     "k_selection.png",
+    "benchmark.png",
 }
 # decision scenario -> (verdict winner, decision basis, the view giving differing users' perk)
 DECISIONS = {
@@ -131,6 +133,21 @@ def with_decision(ab: dict[str, Any], scenario: str) -> dict[str, Any]:
     return ab_view(out)
 
 
+def benchmark_table() -> pd.DataFrame:
+    """A small benchmark table in the benchmark stage's columns: two settings, each at the
+    true k and at the k of two auto-k rules."""
+    rows = [
+        (alg, "log1p_scaled", "standard", pca, choice, k, ari, ari / 0.9, sil, 0.9)
+        for alg, pca in (("kmeans", "none"), ("gmm", "0.9"))
+        for choice, k, ari, sil in (
+            ("true_k", 3, 0.6, 0.25),
+            ("silhouette", 2, 0.3, 0.4),
+            ("davies_bouldin", 4, 0.5, 0.2),
+        )
+    ]
+    return pd.DataFrame(rows, columns=list(BENCHMARK_COLUMNS))
+
+
 def build_inputs(
     ab: dict[str, Any],
     *,
@@ -206,6 +223,7 @@ def build_inputs(
         assignment=assignment,
         summary=segment_summary(features, assignment),
         policy_values=policy_values,
+        benchmark=benchmark_table(),
         export_links={"rewards_assignment.csv": "../exports/rewards_assignment.csv"},
     )
 

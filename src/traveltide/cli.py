@@ -138,6 +138,7 @@ def _report(args: argparse.Namespace) -> None:
             summary_dir=Path(paths["summary"]),
             ab_summary=Path(paths["ab_summary"]),
             policy_values=Path(paths["ab_policy"]),
+            benchmark=Path(paths["benchmark"]) if "benchmark" in paths else None,
             **{k: Path(paths[k]) for k in REPORT_INPUTS},
             plots=out / "plots",
             plot_data=out / "plot_data",

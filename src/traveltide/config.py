@@ -318,6 +318,33 @@ class ClusterConfig(Block, block="cluster"):
         return f"{self.algorithm} ({params})"
 
 
+PcaSetting = Annotated[int | float | None, Check(_pca)]
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig(Block, block="benchmark"):
+    """The benchmark grid: every algorithm x transform x scaler x PCA setting, each at the true
+    k and at the k of every auto-k rule; the other cluster params are the `cluster` block's,
+    with fewer restarts, refits and fitted users and a diagonal GMM so the grid stays cheap."""
+
+    algorithms: tuple[Algorithm, ...] = ("kmeans", "gmm", "agglomerative")
+    transforms: tuple[Transform, ...] = ("log1p_scaled", "quantile")
+    scalers: tuple[Scaler, ...] = ("standard", "robust")
+    pca: tuple[PcaSetting, ...] = (None, 0.9)
+    n_init: Annotated[int, Min(1)] = 2
+    stability_resamples: Annotated[int, Min(0)] = 1
+    fit_sample: Annotated[int, Range(100, AGGLOMERATIVE_MAX_FIT)] = 1_500
+    covariance_type: CovarianceType = "diag"
+
+    def validate(self, path: str) -> None:
+        for name in ("algorithms", "transforms", "scalers", "pca"):
+            values = getattr(self, name)
+            if not values or len(set(values)) < len(values):
+                reject(f"{path}.{name}", f"must list distinct values, got {list(values)}")
+        if density := [a for a in self.algorithms if a in ("dbscan", "hdbscan")]:
+            reject(f"{path}.algorithms", f"{density[0]} finds its own k: no k to benchmark")
+
+
 @dataclass(frozen=True)
 class CompareConfig(Block, block="compare"):
     """Thresholds that turn the rule-segment x cluster table into recommendations.
@@ -353,6 +380,7 @@ BLOCKS: tuple[type[Block], ...] = (
     RulesConfig,
     PerksConfig,
     ClusterConfig,
+    BenchmarkConfig,
     CompareConfig,
     ABTestConfig,
     TrackConfig,

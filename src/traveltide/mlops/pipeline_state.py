@@ -2,8 +2,8 @@
 
 Params (flattened params.yaml); the key metrics of metrics/*.json (`tracking.key_metrics`);
 the A/B verdict as a tag; a description naming the params that differ from the baseline;
-artifacts in folders: `report/` (the page and its plots), `tables/` (k-selection, profiles,
-contingency, segments), `ab/` (arms, policy values, the A/B summary), `exports/`,
+artifacts in folders: `report/` (the page and its plots), `tables/` (k-selection, benchmark,
+profiles, contingency, segments), `ab/` (arms, policy values, the A/B summary), `exports/`,
 `metrics/` (every DVC metrics file in full), `summary/` (data/summary: data quality,
 generator fidelity, cluster and compare details) and `timings.json` (each stage's last
 successful run); the cohort and feature tables as datasets; and the segmenter as a model
@@ -57,6 +57,7 @@ class PipelineOutputs:
     report: Path
     plots: Path
     k_selection: Path
+    benchmark: Path
     profiles: Path
     clusters: Path
     rules: Path
@@ -87,7 +88,7 @@ class PipelineOutputs:
             *(Artifact(p, "report/plots") for p in files(self.plots, "*.png")),
             *(
                 Artifact(p, "tables")
-                for p in (self.k_selection, self.profiles, self.contingency)
+                for p in (self.k_selection, self.benchmark, self.profiles, self.contingency)
                 + (self.clusters, self.rules)
             ),
             *(Artifact(p, "ab") for p in (self.ab_arms, self.policy_values, self.ab_summary)),

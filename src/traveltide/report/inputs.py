@@ -28,6 +28,8 @@ class ReportInputs:
     summary: pd.DataFrame | None = None  # exports.segment_summary
     # data/ab/policy_values.csv: policy, estimator, metric, estimate, ci_low, ci_high, ...
     policy_values: pd.DataFrame | None = None
+    # data/segments/benchmark.csv (traveltide.segment.benchmark): None or empty without it
+    benchmark: pd.DataFrame | None = None
     export_links: Mapping[str, str] = field(default_factory=dict)  # file name -> relative href
     # timings/*.json by stage (traveltide.timings): shown by `traveltide report`, never by the
     # report stage, whose page must be byte-identical from run to run

@@ -50,6 +50,8 @@ def headline(metrics: Mapping[str, Any]) -> list[tuple[str, Any]]:
     optional = [
         ("cluster stability (bootstrap mean ARI)", q.get("stability")),
         ("ARI vs synthetic personas", q.get("truth_ari")),
+        ("supervised ceiling ARI (a model trained on the personas)", q.get("truth_ceiling_ari")),
+        ("ARI vs personas as a share of the ceiling", q.get("truth_ari_vs_ceiling")),
         ("noise share", q.get("noise_share") if q.get("noise_users") else None),
     ]
     rows += [(name, v) for name, v in optional if is_number(v)]

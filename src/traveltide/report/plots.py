@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from traveltide.report import plots_ab, plots_groups
+from traveltide.report.benchmark_view import has_benchmark, plot_benchmark
 from traveltide.report.inputs import ReportInputs
 from traveltide.report.names import segment_name
 
@@ -38,4 +39,6 @@ def make_plots(inputs: ReportInputs) -> dict[str, bytes]:
         plots["k_selection.png"] = plots_groups.plot_k_selection(
             inputs.k_table, m.get("cluster") or {}
         )
+    if inputs.benchmark is not None and has_benchmark(inputs.benchmark):
+        plots["benchmark.png"] = plot_benchmark(inputs.benchmark)
     return plots

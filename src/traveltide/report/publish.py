@@ -33,7 +33,8 @@ class ReportPaths(Protocol):
     """Where the report reads and writes: the stage's command-line paths, or the CLI's.
 
     `ab_summary` (data/ab/summary.json) and `policy_values` (data/ab/policy_values.csv) are
-    optional: without them the page quotes the A/B metrics alone.
+    optional: without them the page quotes the A/B metrics alone; so is `benchmark`
+    (data/segments/benchmark.csv): without it the appendix leaves the benchmark out.
     """
 
     metrics_dir: Path
@@ -88,6 +89,7 @@ def publish(paths: ReportPaths, timings: Mapping[str, Any] | None = None) -> Non
     summary = segment_summary(features, assignment)
     projection = pca_projection(features, clusters)
     policy_path = _optional(paths, "policy_values")
+    benchmark_path = _optional(paths, "benchmark")
     inputs = ReportInputs(
         metrics=metrics,
         k_table=pd.read_csv(paths.k_selection),
@@ -97,6 +99,7 @@ def publish(paths: ReportPaths, timings: Mapping[str, Any] | None = None) -> Non
         assignment=assignment,
         summary=summary,
         policy_values=pd.read_csv(policy_path) if policy_path is not None else None,
+        benchmark=pd.read_csv(benchmark_path) if benchmark_path is not None else None,
         export_links={  # relative to the report, so the page links work wherever it is copied
             name: os.path.relpath(paths.exports / name, paths.report.parent).replace(os.sep, "/")
             for name in (ASSIGNMENT, SUMMARY, ANALYSIS)

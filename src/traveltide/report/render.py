@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from traveltide.report.answers import answers_html
+from traveltide.report.benchmark_view import benchmark_section, has_benchmark
 from traveltide.report.glossary import glossary_html
 from traveltide.report.inputs import ReportInputs
 from traveltide.report.narrative import agreement_html, headline, k_choice
@@ -55,6 +56,8 @@ CAPTIONS = {
     "policy_value.png": "What each way of giving perks would earn per customer, estimated from "
     "the customers who got a random perk, with its 95% range (dashed: a random perk).",
     "k_selection.png": "Quality of each candidate number of ML groups. {why}",
+    "benchmark.png": "How much of the planted customer types (synthetic data only) each "
+    "clustering setting recovers, as a share of what a model trained on them recovers.",
 }
 LIFT_WORDS = {
     "net_value": "net value per customer (USD, revenue minus the perk's cost)",
@@ -108,7 +111,15 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _appendix(inputs: ReportInputs) -> str:
+def _benchmark(inputs: ReportInputs, figure: str) -> str:
+    """The benchmark's plot and short table, when the pipeline has one (synthetic data)."""
+    if inputs.benchmark is None or not has_benchmark(inputs.benchmark):
+        return ""
+    section = benchmark_section(inputs.benchmark, inputs.stage("cluster"))
+    return f"<h3>How the ML settings were chosen: the benchmark</h3>\n{section}\n{figure}\n"
+
+
+def _appendix(inputs: ReportInputs, benchmark: str = "") -> str:
     ab = inputs.stage("ab_test")
     rows = "\n".join(
         f'<tr><th>{html.escape(name)}</th><td data-metric="{html.escape(name)}">{_fmt(v)}</td></tr>'
@@ -121,7 +132,7 @@ def _appendix(inputs: ReportInputs) -> str:
         "<h3>The A/B test in detail</h3>\n"
         f'<p id="verdict">{verdict}</p>\n{ab_verdict_section(ab)}\n'
         f"<h3>Power and minimum detectable effect</h3>\n{ab_power_section(ab)}\n"
-        f"<h3>Glossary</h3>\n{glossary_html()}"
+        f"{benchmark}<h3>Glossary</h3>\n{glossary_html()}"
     )
 
 
@@ -143,7 +154,7 @@ def render_html(inputs: ReportInputs, plots: Mapping[str, bytes]) -> str:
         "k-selection": (f'<p id="k-choice">{html.escape(k_text)}</p>\n' if k_text else "")
         + fig("k_selection.png"),
         "exports": exports_section(inputs),
-        "appendix": _appendix(inputs),
+        "appendix": _appendix(inputs, _benchmark(inputs, fig("benchmark.png"))),
     }
     shown = SECTIONS
     if inputs.timings:

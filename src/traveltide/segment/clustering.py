@@ -30,6 +30,7 @@ from traveltide.segment.evaluation import (
     persona_labels,
     quality,
     stability,
+    supervised_ceiling,
     truth_scores,
 )
 from traveltide.segment.models import (
@@ -97,6 +98,8 @@ class ClusterResult:
             "davies_bouldin": self.quality.davies_bouldin,
             "stability": self.stability.mean,
             "truth_ari": self.truth.ari,
+            "truth_ceiling_ari": self.truth.ceiling,
+            "truth_ari_vs_ceiling": self.truth.vs_ceiling,
             "noise_share": self.quality.noise_share,
             "smallest_share": float(counts.min() / len(self.assignments)) if len(counts) else None,
         }
@@ -116,6 +119,8 @@ class ClusterResult:
             "stability_note": self.stability.note,
             "truth_ari": self.truth.ari,
             "truth_nmi": self.truth.nmi,
+            "truth_ceiling_ari": self.truth.ceiling,
+            "truth_ari_vs_ceiling": self.truth.vs_ceiling,
             "truth_personas": self.truth.personas,
             "truth_note": self.truth.note,
             "n_users": self.n_users,
@@ -148,13 +153,15 @@ def for_k_selection(config: ClusterConfig) -> ClusterConfig:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The cohort in the clustering space: all users (X) and the fitted sample (X[rows])."""
+    """The cohort in the clustering space: all users (X) and the fitted sample (X[rows]);
+    `raw_fit` holds the fitted users' feature values before preprocessing."""
 
     names: list[str]
     preprocessor: Pipeline
     X: np.ndarray
     rows: np.ndarray
     truth: np.ndarray | None
+    raw_fit: np.ndarray
 
     @property
     def X_fit(self) -> np.ndarray:
@@ -177,7 +184,13 @@ def prepare(
     preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
     preprocessor.fit(values[rows])
     truth = persona_labels(features["user_id"], personas)
-    return Prepared(names, preprocessor, preprocessor.transform(values), rows, truth)
+    X = preprocessor.transform(values)
+    return Prepared(names, preprocessor, X, rows, truth, values[rows])
+
+
+def ceiling_of(prep: Prepared, config: ClusterConfig) -> float | None:
+    """The supervised ceiling on the fitted users, in this preparation's feature space."""
+    return supervised_ceiling(prep.raw_fit, prep.truth_fit, prep.preprocessor, seed=config.seed)
 
 
 def select_k(
@@ -326,6 +339,8 @@ def _fit_segmenter(
     laps.lap("quality")
     stab = stability(X_fit, config, choice.k, fit, resamples=config.stability_resamples)
     laps.lap("stability")
+    ceiling = ceiling_of(prep, config)
+    laps.lap("ceiling")
 
     prof = profiles(features, labels)
     segmenter = Segmenter(
@@ -358,7 +373,7 @@ def _fit_segmenter(
         k_requested=choice.k_requested,
         k_rule=choice.k_rule,
         stability=stab,
-        truth=truth_scores(prep.truth, labels),
+        truth=truth_scores(prep.truth, labels, ceiling=ceiling),
         n_users=len(prep.X),
         n_fitted=len(prep.rows),
         pca_components=components,

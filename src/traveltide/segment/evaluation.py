@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -19,6 +21,8 @@ from sklearn.metrics import (
     normalized_mutual_info_score,
     silhouette_score,
 )
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
 
 from traveltide.config import ClusterConfig
 from traveltide.errors import DataError
@@ -187,12 +191,25 @@ def stability(
 
 @dataclass(frozen=True)
 class Truth:
-    """Agreement of the clusters with the generator's planted personas (synthetic source only)."""
+    """Agreement of the clusters with the generator's planted personas (synthetic source only).
+
+    `ceiling` is the supervised ceiling (`supervised_ceiling`): the ARI a classifier trained
+    on the personas reaches with the same features, so `vs_ceiling` says how much of what is
+    recoverable at all the clustering recovers.
+    """
 
     ari: float | None
     nmi: float | None
     personas: int | None
     note: str = ""
+    ceiling: float | None = None
+
+    @property
+    def vs_ceiling(self) -> float | None:
+        """truth ARI / ceiling ARI; None without personas or with a ceiling <= 0."""
+        if self.ari is None or self.ceiling is None or self.ceiling <= 0:
+            return None
+        return self.ari / self.ceiling
 
 
 def persona_labels(user_ids: pd.Series, personas: pd.DataFrame | None) -> np.ndarray | None:
@@ -214,7 +231,9 @@ def persona_labels(user_ids: pd.Series, personas: pd.DataFrame | None) -> np.nda
     return codes.astype("int64")
 
 
-def truth_scores(truth: np.ndarray | None, labels: np.ndarray) -> Truth:
+def truth_scores(
+    truth: np.ndarray | None, labels: np.ndarray, *, ceiling: float | None = None
+) -> Truth:
     """ARI and NMI of clusters (noise as one more label) against the personas."""
     if truth is None:
         return Truth(
@@ -224,4 +243,34 @@ def truth_scores(truth: np.ndarray | None, labels: np.ndarray) -> Truth:
         float(adjusted_rand_score(truth, labels)),
         float(normalized_mutual_info_score(truth, labels)),
         len(np.unique(truth)),
+        ceiling=ceiling,
     )
+
+
+CEILING_FOLDS = 5  # stratified folds of the supervised ceiling
+CEILING_MAX_ITER = 2_000  # lbfgs iterations of its logistic regression
+
+
+def ceiling_model(preprocessor: Pipeline) -> Pipeline:
+    """An unfitted copy of the clustering preprocessing followed by a multinomial logistic
+    regression: linear, so a clustering in the same space could draw its boundaries too."""
+    return Pipeline(
+        [("prep", clone(preprocessor)), ("clf", LogisticRegression(max_iter=CEILING_MAX_ITER))]
+    )
+
+
+def supervised_ceiling(
+    values: np.ndarray, truth: np.ndarray | None, preprocessor: Pipeline, *, seed: int
+) -> float | None:
+    """Cross-validated ARI of a classifier trained on the personas with the same features and
+    preprocessing (fitted within each fold): how separable the personas are at all, the
+    ceiling a clustering's truth ARI is read against. None without personas; NaN when a
+    persona has fewer users than folds (no stratified split exists)."""
+    if truth is None:
+        return None
+    _, counts = np.unique(truth, return_counts=True)
+    if len(counts) < 2 or counts.min() < CEILING_FOLDS:
+        return float("nan")
+    folds = StratifiedKFold(CEILING_FOLDS, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(ceiling_model(preprocessor), values, truth, cv=folds)
+    return float(adjusted_rand_score(truth, predicted))

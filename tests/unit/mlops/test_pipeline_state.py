@@ -88,6 +88,7 @@ def test_pipeline_outputs_come_from_stage_options_and_list_the_artifacts(tmp_pat
         ("report/plots", outputs.plots / "a.png"),
         ("report/plots", outputs.plots / "b.png"),
         ("tables", outputs.k_selection),
+        ("tables", outputs.benchmark),
         ("tables", outputs.profiles),
         ("tables", outputs.contingency),
         ("tables", outputs.clusters),

@@ -38,6 +38,8 @@ def write_stage_inputs(folder: Path, ab: dict) -> list[str]:
     write_parquet(rules, folder / "rules.parquet")
     write_parquet(clusters, folder / "clusters.parquet")
     write_csv(inputs.k_table, folder / "k_selection.csv")
+    assert inputs.benchmark is not None
+    write_csv(inputs.benchmark, folder / "benchmark.csv")
     write_csv(inputs.contingency.reset_index(), folder / "contingency.csv")
     write_csv(inputs.ab_arms, folder / "arms.csv")
     shutil.copy(ROOT / "params.yaml", folder / "params.yaml")
@@ -52,6 +54,7 @@ def write_stage_inputs(folder: Path, ab: dict) -> list[str]:
         "--features=features.parquet",
         "--rules=rules.parquet",
         "--clusters=clusters.parquet",
+        "--benchmark=benchmark.csv",
     ]
 
 

@@ -109,3 +109,21 @@ def test_the_appendix_reads_the_planned_figures_of_the_tested_comparisons(ab):
     verdict = ab_verdict_section(figures)
     assert "<strong>Winner: B</strong>" in verdict
     assert f"{100 * figures['B_vs_C_lift_abs']:+.2f} pts" in verdict
+
+
+def test_the_appendix_shows_the_benchmark_only_when_there_is_one(drawn):
+    inputs, plots = drawn
+    cluster = {**inputs.metrics["cluster"], "truth_ari": 0.45, "truth_ceiling_ari": 0.9}
+    with_truth = replace(
+        inputs, metrics={**inputs.metrics, "cluster": {**cluster, "truth_ari_vs_ceiling": 0.5}}
+    )
+    page = render_html(with_truth, plots)
+    appendix = page.split('<section id="appendix">')[1]
+    assert 'data-plot="benchmark.png"' in appendix and 'id="benchmark"' in appendix
+    intro = re.search(r'<p id="benchmark-intro">(.*?)</p>', appendix)
+    assert intro is not None and "0.900" in intro[1] and "0.450" in intro[1] and "0.50" in intro[1]
+    rows = re.findall(r"<tr><td>", appendix.split('id="benchmark"')[1].split("</table>")[0])
+    assert len(rows) == min(5, len(inputs.benchmark))
+    external = replace(inputs, benchmark=inputs.benchmark.iloc[:0])
+    assert "benchmark.png" not in make_plots(external)
+    assert 'id="benchmark' not in render_html(external, plots)

@@ -128,7 +128,7 @@ def test_metrics_are_numbers_and_the_summary_strict_json_with_the_documented_key
     numbers = json.loads(to_json(result.metrics()))  # metrics/cluster.json: DVC shows each
     assert set(numbers) == {
         "k", "silhouette", "calinski_harabasz", "davies_bouldin", "stability", "truth_ari",
-        "noise_share", "smallest_share",
+        "truth_ceiling_ari", "truth_ari_vs_ceiling", "noise_share", "smallest_share",
     }  # fmt: skip
     assert all(v is None or isinstance(v, int | float) for v in numbers.values())
     metrics = json.loads(to_json(result.summary()))
@@ -146,6 +146,8 @@ def test_metrics_are_numbers_and_the_summary_strict_json_with_the_documented_key
         "stability",
         "truth_ari",
         "truth_nmi",
+        "truth_ceiling_ari",
+        "truth_ari_vs_ceiling",
         "noise_share",
         "k_rule",
         "n_features",
