@@ -1,6 +1,9 @@
 """DVC stage extract: Elena's cohort from the source database (params `source.*`), as Parquet,
 and its ground truth: the generator's personas of the cohort's users (none for an external
-database). Its outputs are `persist`: DVC keeps them while it runs, so a failure replaces none."""
+database). Its outputs are `persist`: DVC keeps them while it runs, so a failure replaces none.
+The cohort and its truth stream into their files a row group at a time (`sources.cohort_file`,
+`sources.truth_file`): memory does not grow with the cohort. With
+`engine.name: spark` the query runs on Spark (`sources.spark_extract`)."""
 
 import gc
 
@@ -9,22 +12,20 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
 
 import os
 
-from traveltide.config import CohortConfig, SourceConfig
-from traveltide.io import read_parquet, write_json, write_parquet
+from traveltide.config import CohortConfig, EngineConfig, SourceConfig
+from traveltide.io import write_json
+from traveltide.sources.cohort_file import cohort_file
 from traveltide.sources.db import resolve_source
-from traveltide.sources.extract import extract_cohort, summarise
-from traveltide.sources.truth import cohort_truth
+from traveltide.sources.truth_file import truth_file
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
     source = resolve_source(SourceConfig.from_params(params), os.environ)
-    cohort = extract_cohort(source, CohortConfig.from_params(params))
-    personas = read_parquet(paths.personas, what="generate's personas")
-    truth = cohort_truth(personas, cohort["user_id"], known=source.is_embedded)
-    write_parquet(cohort, paths.cohort)
-    write_parquet(truth, paths.truth)
-    write_json(summarise(cohort).__dict__, paths.metrics)
+    config, engine = CohortConfig.from_params(params), EngineConfig.from_params(params)
+    with cohort_file(source, config, paths.cohort, engine) as cohort:
+        truth_file(paths.personas, cohort.users, paths.truth, known=source.is_embedded)
+        write_json(cohort.summary.__dict__, paths.metrics)
 
 
 if __name__ == "__main__":

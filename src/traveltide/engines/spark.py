@@ -151,6 +151,9 @@ class SparkEngine:
             for key, value in {**confs, **config.conf}.items():
                 builder = builder.config(key, value)
             return builder.getOrCreate()
+        # A Spark Connect session earlier in this process (a notebook, a test) leaves pyspark's
+        # process-wide flag set, and pyspark then refuses to create a classic SparkContext
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         return SparkSession(self._local_context(config, confs))
 
     def _local_context(self, config: SparkConfig, confs: dict[str, str]) -> Any:

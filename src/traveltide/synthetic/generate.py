@@ -178,6 +178,7 @@ def generate_chunks(
             config.scale,
         )
         yield db
+        del db  # before the next chunk is drawn: never two chunks in memory
 
 
 def concat_databases(chunks: list[SyntheticDatabase]) -> SyntheticDatabase:

@@ -73,10 +73,14 @@ def test_latent_propensity_and_spend_drive_behaviour(
 ) -> None:
     db, _ = moderate
     s = db.sessions.merge(db.personas, on="user_id")
-    per_user = s.groupby("user_id").agg(
-        propensity=("propensity", "first"),
-        sessions=("session_id", "size"),
-        bookings=("trip_id", lambda t: t.notna().sum()),
+    per_user = (
+        s.assign(booked=s["trip_id"].notna())
+        .groupby("user_id")
+        .agg(
+            propensity=("propensity", "first"),
+            sessions=("session_id", "size"),
+            bookings=("booked", "sum"),
+        )
     )
     rate = per_user["bookings"] / per_user["sessions"]
     many = per_user["sessions"] >= 6
