@@ -1,5 +1,7 @@
-"""Queued DVC experiments on two workers, all logging to the repository's one MLflow store
-(a module of its own, so its two experiments run beside the other pipeline tests)."""
+"""Queued DVC experiments on two workers, all logging to the repository's one MLflow store.
+
+Marked `slow` (about two minutes of a worker): `make bench` runs it with test_sweep.py's
+eight-experiment queue; the default suite keeps the single experiment of test_pipeline_dvc.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 
 from pipeline_repo import copy_repo, mlflow_runs, run
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

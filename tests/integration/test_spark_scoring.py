@@ -21,6 +21,9 @@ from test_scoring import skewed_users  # noqa: E402
 
 pytest.importorskip("pyspark")
 
+# `slow`: about a minute of a JVM, and the cluster stage does not score on the engine yet
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 
 def test_spark_assigns_the_clusters_duckdb_assigns(tmp_path):
     table = skewed_users()
