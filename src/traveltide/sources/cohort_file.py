@@ -38,7 +38,6 @@ from traveltide.schema import NULLABLE
 from traveltide.sources.db import Source, make_engine
 from traveltide.sources.extract import (
     EVERY_LOOKUP,
-    SESSION_SETTINGS,
     CohortSummary,
     _check_tables,
     _table_columns,
@@ -46,9 +45,9 @@ from traveltide.sources.extract import (
     cohort_bind_params,
     driver_reason,
     indexed_keys,
-    libpq_uri,
     normalise,
     numbered_query,
+    pg_cohort_cursor,
 )
 from traveltide.sources.spark_extract import spark_batches
 
@@ -167,14 +166,7 @@ def cohort_batches(
             duck.execute(f"SET temp_directory = '{spill}'")
             yield _by_user_range(duck, source.embedded_dir / "sessions.parquet", sql, args)
         return
-    import adbc_driver_postgresql.dbapi as adbc
-    from sqlalchemy.dialects import postgresql
-
-    sql, args = numbered_query(postgresql.dialect(paramstyle="numeric_dollar"), params, lookups)
-    with adbc.connect(libpq_uri(source.url)) as pg, pg.cursor() as cursor:
-        cursor.execute(SESSION_SETTINGS)
-        cursor.fetchall()
-        cursor.execute(sql, args)
+    with pg_cohort_cursor(source.url, params, lookups) as cursor:
         yield cursor.fetch_record_batch()
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -313,15 +314,25 @@ def read_cohort(
         duck: Any = conn.connection.driver_connection  # duckdb-engine's DuckDB connection
         duck.execute("SET TimeZone = 'UTC'")
         return duck.execute(sql, args).to_arrow_table()
+    with pg_cohort_cursor(source.url, params, lookups) as cursor:
+        return cursor.fetch_arrow_table()
+
+
+@contextmanager
+def pg_cohort_cursor(
+    url: str, params: dict[str, object], lookups: Collection[str]
+) -> Iterator[Any]:
+    """An ADBC cursor on PostgreSQL that has run the cohort query in the UTC session
+    (SESSION_SETTINGS), open while the block fetches its rows, whole or as a stream."""
     import adbc_driver_postgresql.dbapi as adbc
     from sqlalchemy.dialects import postgresql
 
     sql, args = numbered_query(postgresql.dialect(paramstyle="numeric_dollar"), params, lookups)
-    with adbc.connect(libpq_uri(source.url)) as pg, pg.cursor() as cursor:
+    with adbc.connect(libpq_uri(url)) as pg, pg.cursor() as cursor:
         cursor.execute(SESSION_SETTINGS)
         cursor.fetchall()
         cursor.execute(sql, args)
-        return cursor.fetch_arrow_table()
+        yield cursor
 
 
 def driver_reason(exc: Exception, secret: str | None) -> str:
