@@ -25,6 +25,9 @@ Figures (`--only` takes a comma list of these ids):
   scaling  the same at scale/10: time(scale) / time(scale/10) for 10x the users
   slow     the tests marked `slow` (`pytest -m slow`: full-scale generator fidelity, the
            8-experiment queue), once, pass/fail; CI leaves them out
+  scale10  opt-in (`--only scale10`): generate to cluster on the wide cohort at the scale and at
+           ten times it, on DuckDB and on Spark local[2], one run: time ratios and peak RSS
+           (bench/fig_scale.py, bench/scale.py)
   pg       the extract function on PostgreSQL (the generated tables loaded with
            `traveltide db load` into a dedicated database) vs on the embedded DuckDB
 
@@ -46,6 +49,7 @@ from pathlib import Path
 
 from fig_postgres import DEFAULT_PG_URL, fig_pg
 from fig_repro import fig_cold, fig_exp, fig_noop
+from fig_scale import fig_scale10
 from fig_slow_tests import fig_slow_tests
 from fig_sweep import fig_sweep
 from fig_wide import fig_scaling, fig_wide
@@ -56,7 +60,8 @@ from pipeline_graph import stages
 from scratch import ROOT, BenchError, Scratch, head_commit, make_clone
 from summary import print_summary
 
-FIGURES = ("cold", "noop", "exp", "sweep", "wide", "scaling", "pg", "slow")
+FIGURES = ("cold", "noop", "exp", "sweep", "wide", "scaling", "pg", "slow", "scale10")
+OPT_IN = ("scale10",)  # hours at scale 10 on Spark: only with --only
 
 MEASURE: dict[str, Callable[[Context], Figure]] = {
     "cold": fig_cold,
@@ -67,6 +72,7 @@ MEASURE: dict[str, Callable[[Context], Figure]] = {
     "scaling": fig_scaling,
     "pg": fig_pg,
     "slow": fig_slow_tests,
+    "scale10": fig_scale10,
 }
 
 
@@ -74,7 +80,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default=",".join(FIGURES), help="comma list of figure ids")
+    parser.add_argument(
+        "--only",
+        default=",".join(f for f in FIGURES if f not in OPT_IN),
+        help="comma list of figure ids",
+    )
     parser.add_argument("--runs", type=int, default=3, help="measurements per figure (>= 1)")
     parser.add_argument("--scale", type=float, help="generate.scale (default: params.yaml's)")
     parser.add_argument(

@@ -7,18 +7,17 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
     gc.disable()
 
 from traveltide.config import BenchmarkConfig, ClusterConfig
-from traveltide.io import read_parquet, write_csv
+from traveltide.io import write_csv
 from traveltide.segment.benchmark import run_benchmark
+from traveltide.segment.table import FileTable, read_personas
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
     cluster = ClusterConfig.from_params(params)
     bench = BenchmarkConfig.from_params(params)
-    features = read_parquet(paths.features, what="features' user table")
-    personas = read_parquet(
-        paths.personas, what="extract's cohort truth (empty for an external source)"
-    )
+    features = FileTable(paths.features)  # read a sample or a batch of users at a time
+    personas = read_personas(paths.personas)
     write_csv(run_benchmark(features, cluster, bench, personas=personas), paths.benchmark)
 
 

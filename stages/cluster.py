@@ -9,21 +9,21 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
     gc.disable()
 
 from traveltide.config import ClusterConfig, PerksConfig
-from traveltide.io import read_csv, read_parquet, write_bytes, write_csv, write_json, write_parquet
+from traveltide.io import read_csv, write_bytes, write_csv, write_json, write_parquet
 from traveltide.segment.clustering import fit_segmenter
 from traveltide.segment.segmenter import model_bytes
+from traveltide.segment.table import FileTable, read_personas
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
     config = ClusterConfig.from_params(params)
     signals = PerksConfig.from_params(params).signals
-    features = read_parquet(paths.features, what="features' user table")
-    personas = read_parquet(
-        paths.personas, what="extract's cohort truth (empty for an external source)"
-    )
+    personas = read_personas(paths.personas)
     k_table = read_csv(paths.k_selection, what="select_k's k-selection table")
-    result = fit_segmenter(features, config, signals, personas=personas, k_table=k_table)
+    result = fit_segmenter(
+        FileTable(paths.features), config, signals, personas=personas, k_table=k_table
+    )
     write_parquet(result.assignments, paths.clusters)
     write_bytes(model_bytes(result.segmenter), paths.model)
     write_csv(result.profiles.reset_index(), paths.profiles)

@@ -10,17 +10,16 @@ if __name__ == "__main__":  # no collections while the imports below run (travel
     gc.disable()
 
 from traveltide.config import ClusterConfig
-from traveltide.io import read_parquet, write_csv
+from traveltide.io import write_csv
 from traveltide.segment.clustering import select_k
+from traveltide.segment.table import FileTable, read_personas
 from traveltide.stage import run_stage
 
 
 def main(params, paths):
     config = ClusterConfig.from_params(params)
-    features = read_parquet(paths.features, what="features' user table")
-    personas = read_parquet(
-        paths.personas, what="extract's cohort truth (empty for an external source)"
-    )
+    features = FileTable(paths.features)  # read a sample or a batch of users at a time
+    personas = read_personas(paths.personas)
     write_csv(select_k(features, config, personas=personas), paths.k_selection)
 
 

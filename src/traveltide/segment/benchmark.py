@@ -23,6 +23,7 @@ from traveltide.config import Algorithm, BenchmarkConfig, ClusterConfig, Scaler,
 from traveltide.segment.clustering import Prepared, ceiling_of, prepare
 from traveltide.segment.evaluation import choose_k, k_selection, stability
 from traveltide.segment.models import Fit, fit_model, single_threaded
+from traveltide.segment.table import UserTable, as_table
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def _setting_rows(
 
 
 def run_benchmark(
-    features: pd.DataFrame,
+    features: pd.DataFrame | UserTable,
     cluster: ClusterConfig,
     bench: BenchmarkConfig,
     *,
@@ -172,6 +173,7 @@ def run_benchmark(
     start = time.perf_counter()
     rows: list[dict[str, object]] = []
     with single_threaded():
+        features = as_table(features)
         base = prepare(features, cluster, personas)
         ceiling = ceiling_of(base, cluster)
         assert base.truth_fit is not None

@@ -44,7 +44,8 @@ from traveltide.segment.models import (
 )
 from traveltide.segment.preprocess import make_preprocessor, pca_summary, select_features
 from traveltide.segment.profiles import cluster_names, perk_map, profiles
-from traveltide.segment.segmenter import Segmenter, check_values
+from traveltide.segment.segmenter import Segmenter
+from traveltide.segment.table import UserTable, as_table, check_table
 
 log = logging.getLogger(__name__)
 
@@ -153,19 +154,21 @@ def for_k_selection(config: ClusterConfig) -> ClusterConfig:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The cohort in the clustering space: all users (X) and the fitted sample (X[rows]);
-    `raw_fit` holds the fitted users' feature values before preprocessing."""
+    """The fitted sample in the clustering space (`X_fit`, the users at positions `rows` of
+    `table`) and the preprocessing fitted on it; `raw_fit` holds their feature values before
+    preprocessing, `truth` every user's persona code (None without personas)."""
 
+    table: UserTable
     names: list[str]
     preprocessor: Pipeline
-    X: np.ndarray
+    X_fit: np.ndarray
     rows: np.ndarray
     truth: np.ndarray | None
     raw_fit: np.ndarray
 
     @property
-    def X_fit(self) -> np.ndarray:
-        return self.X[self.rows]
+    def n_users(self) -> int:
+        return self.table.n_rows
 
     @property
     def truth_fit(self) -> np.ndarray | None:
@@ -173,19 +176,20 @@ class Prepared:
 
 
 def prepare(
-    features: pd.DataFrame, config: ClusterConfig, personas: pd.DataFrame | None
+    features: pd.DataFrame | UserTable, config: ClusterConfig, personas: pd.DataFrame | None
 ) -> Prepared:
-    """Select and check the features, draw the fit sample, fit the preprocessing on it and
-    transform every user (deterministic: select_k and cluster get the same space)."""
-    names = select_features(features, config.features)
-    values = features[names].to_numpy(float)
-    check_values(values, names, "features")
-    rows = fitted_rows(len(values), config.fit_sample, config.seed)
+    """Select and check the features, read the fit sample, fit the preprocessing on it
+    (deterministic: select_k and cluster get the same space). Only the sample is held."""
+    table = as_table(features)
+    names = select_features(table.columns, config.features)
+    check_table(table, names)
+    rows = fitted_rows(table.n_rows, config.fit_sample, config.seed)
+    raw_fit = table.take(names, rows)
     preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
-    preprocessor.fit(values[rows])
-    truth = persona_labels(features["user_id"], personas)
-    X = preprocessor.transform(values)
-    return Prepared(names, preprocessor, X, rows, truth, values[rows])
+    preprocessor.fit(raw_fit)
+    truth = persona_labels(pd.Series(table.column("user_id")), personas)
+    X_fit = preprocessor.transform(raw_fit)
+    return Prepared(table, names, preprocessor, X_fit, rows, truth, raw_fit)
 
 
 def ceiling_of(prep: Prepared, config: ClusterConfig) -> float | None:
@@ -194,7 +198,10 @@ def ceiling_of(prep: Prepared, config: ClusterConfig) -> float | None:
 
 
 def select_k(
-    features: pd.DataFrame, config: ClusterConfig, *, personas: pd.DataFrame | None = None
+    features: pd.DataFrame | UserTable,
+    config: ClusterConfig,
+    *,
+    personas: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The k-selection table of the select_k stage: one row per candidate k of k_range.
 
@@ -229,7 +236,7 @@ def _choose_and_fit(prep: Prepared, config: ClusterConfig, k_table: pd.DataFrame
         fit = fit_model(X_fit, config, None, seed=config.seed)
         return _Choice(fit, None, None, f"found by {config.describe()}", None)
     if config.k != "auto" and config.k >= len(X_fit):
-        raise DataError(f"cluster.k = {config.k} needs more users than the cohort's {len(prep.X)}")
+        raise DataError(f"cluster.k = {config.k} needs more users than the cohort's {prep.n_users}")
     fits: dict[int, Fit] = {}
     if k_table is None:
         k_table, fits = k_selection(X_fit, config, truth=prep.truth_fit)
@@ -267,19 +274,26 @@ def _check_fit(fit: Fit, config: ClusterConfig, n_fitted: int) -> None:
 
 
 def _label_all(prep: Prepared, fit: Fit) -> np.ndarray:
-    """Every user's cluster: the fit's labels for fitted users, the scoring rule for the rest."""
-    n = len(prep.X)
-    labels = fit.assign(prep.X) if n > len(prep.rows) else np.empty(n, dtype="int64")
+    """Every user's cluster: the fit's labels for fitted users, the scoring rule for the rest
+    (labelled a batch of users at a time, so the table of all users is never in memory)."""
+    if prep.n_users == len(prep.rows):
+        return fit.labels.copy()
+    labels = np.empty(prep.n_users, dtype="int64")
+    start = 0
+    for values in prep.table.batches(prep.names):
+        labels[start : start + len(values)] = fit.assign(prep.preprocessor.transform(values))
+        start += len(values)
     labels[prep.rows] = fit.labels
     return labels
 
 
-def _perk_clusters(X: np.ndarray, labels: np.ndarray, fit: Fit) -> np.ndarray:
-    """The cluster whose perk each user gets: their own, or for noise users the nearest."""
+def _perk_clusters(prep: Prepared, labels: np.ndarray, fit: Fit) -> np.ndarray:
+    """The cluster whose perk each user gets: their own, or for noise users (fitted users
+    only: the scoring rule never gives noise) the nearest."""
     perk_labels = labels.copy()
-    noise = labels == NOISE
+    noise = fit.labels == NOISE
     if noise.any():
-        perk_labels[noise] = nearest_centroid(X[noise], fit.centroids)
+        perk_labels[prep.rows[noise]] = nearest_centroid(prep.X_fit[noise], fit.centroids)
     return perk_labels
 
 
@@ -297,7 +311,7 @@ class _Laps:
 
 
 def fit_segmenter(
-    features: pd.DataFrame,
+    features: pd.DataFrame | UserTable,
     config: ClusterConfig,
     signals: dict[str, str],
     *,
@@ -314,7 +328,7 @@ def fit_segmenter(
 
 
 def _fit_segmenter(
-    features: pd.DataFrame,
+    features: pd.DataFrame | UserTable,
     config: ClusterConfig,
     signals: dict[str, str],
     personas: pd.DataFrame | None,
@@ -342,7 +356,7 @@ def _fit_segmenter(
     ceiling = ceiling_of(prep, config)
     laps.lap("ceiling")
 
-    prof = profiles(features, labels)
+    prof = profiles(prep.table, labels)
     segmenter = Segmenter(
         features=prep.names,
         preprocessor=prep.preprocessor,
@@ -352,10 +366,10 @@ def _fit_segmenter(
         centroids=fit.centroids,
         algorithm=config.algorithm,
     )
-    perk_clusters = _perk_clusters(prep.X, labels, fit)
+    perk_clusters = _perk_clusters(prep, labels, fit)
     assignments = pd.DataFrame(
         {
-            "user_id": features["user_id"].to_numpy(),
+            "user_id": prep.table.column("user_id"),
             "cluster": labels,
             "cluster_name": pd.Series(labels).map(segmenter.names).to_numpy(),
             "perk": pd.Series(perk_clusters).map(segmenter.perks).to_numpy(),
@@ -374,7 +388,7 @@ def _fit_segmenter(
         k_rule=choice.k_rule,
         stability=stab,
         truth=truth_scores(prep.truth, labels, ceiling=ceiling),
-        n_users=len(prep.X),
+        n_users=prep.n_users,
         n_fitted=len(prep.rows),
         pca_components=components,
         pca_explained_variance=explained,

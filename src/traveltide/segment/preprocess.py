@@ -6,6 +6,8 @@ Everything is fitted once on the users the model is fitted on and travels inside
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -22,12 +24,12 @@ SCALE_QUANTILE = 0.05  # log1p_scaled divides by this quantile of the positive v
 QUANTILES = 1_000  # QuantileTransformer's grid (its default)
 
 
-def select_features(table: pd.DataFrame, spec: tuple[str, ...] | str) -> list[str]:
+def select_features(columns: Iterable[str], spec: tuple[str, ...] | str) -> list[str]:
     """The feature columns to cluster on: every column but user_id for `all`, else the list.
 
-    A name missing from the table is a config error naming `cluster.features` and the name.
+    A name missing from the table's `columns` is a config error naming `cluster.features`.
     """
-    available = [c for c in table.columns if c != "user_id"]
+    available = [str(c) for c in columns if c != "user_id"]
     if spec == "all":
         if not available:
             raise DataError("features: the feature table has no feature columns")

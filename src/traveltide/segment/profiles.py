@@ -7,16 +7,17 @@ import pandas as pd
 
 from traveltide.segment.models import NOISE, NOISE_NAME
 from traveltide.segment.perks import strongest_perk
+from traveltide.segment.table import UserTable
 
 
-def profiles(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+def profiles(features: UserTable, labels: np.ndarray) -> pd.DataFrame:
     """Per-cluster feature means as z-scores against the cohort (0 = cohort average)."""
     cols = [c for c in features.columns if c != "user_id"]
     clusters, codes = np.unique(labels, return_inverse=True)
     counts = np.bincount(codes, minlength=len(clusters)).astype(float)
     means, mean, sd = {}, {}, {}
     for c in cols:  # one column at a time: no copy of a 1M-row table
-        v = features[c].to_numpy(float)
+        v = features.column(c).astype(float)
         means[c] = np.bincount(codes, weights=v, minlength=len(clusters)) / counts
         mean[c], sd[c] = v.mean(), v.std()
     z = pd.DataFrame(means, index=pd.Index(clusters.astype("int64"), name="cluster"))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from traveltide.config import RulesConfig
 from traveltide.errors import ConfigError
+from traveltide.segment.table import UserTable, as_table
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,15 @@ class RuleThreshold:
 
 
 def segment_by_rules(
-    features: pd.DataFrame, config: RulesConfig
+    features: pd.DataFrame | UserTable, config: RulesConfig
 ) -> tuple[pd.DataFrame, list[RuleThreshold]]:
     """One segment and one perk per user: the first rule whose threshold the user reaches.
 
     A rule needs feature >= its cohort quantile AND > 0, so a zero-inflated feature (most users
     never cancel) does not hand its segment to everyone at a quantile of 0.
     """
-    n = len(features)
+    features = as_table(features)  # a file: only the rules' columns are read
+    n = features.n_rows
     segment = np.full(n, config.default_segment, dtype=object)
     perk = np.full(n, config.default_perk, dtype=object)
     free = np.ones(n, dtype=bool)
@@ -41,7 +43,7 @@ def segment_by_rules(
             raise ConfigError(
                 f"params.yaml: rules.priority[{i}].feature '{rule.feature}' is not a feature"
             )
-        values = features[rule.feature].to_numpy(float)
+        values = features.column(rule.feature).astype(float)
         threshold = float(np.quantile(values, rule.quantile))
         hit = free & (values >= threshold) & (values > 0)
         segment[hit], perk[hit] = rule.segment, rule.perk
@@ -49,9 +51,7 @@ def segment_by_rules(
         thresholds.append(
             RuleThreshold(rule.segment, rule.feature, rule.quantile, threshold, int(hit.sum()))
         )
-    out = pd.DataFrame(
-        {"user_id": features["user_id"].to_numpy(), "segment": segment, "perk": perk}
-    )
+    out = pd.DataFrame({"user_id": features.column("user_id"), "segment": segment, "perk": perk})
     return out, thresholds
 
 

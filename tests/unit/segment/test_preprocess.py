@@ -55,6 +55,6 @@ def test_feature_subset_is_used_and_unknown_names_are_errors():
     assert result.segmenter.predict(df[["bags", "c"]]).shape == (len(df), 2)
     # profiles still describe every feature, so perk signals outside the subset work
     assert set(result.profiles.columns) == set(BLOB_FEATURES)
-    assert select_features(df, "all") == BLOB_FEATURES
+    assert select_features(df.columns, "all") == BLOB_FEATURES
     with pytest.raises(ConfigError, match="cluster.features: unknown feature.*nope, zilch"):
         fit_segmenter(df, replace(CONFIG, features=("bags", "nope", "zilch")), SIGNALS)
