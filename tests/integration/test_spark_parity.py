@@ -1,29 +1,40 @@
-"""The same clean and feature queries on DuckDB and on Spark (local[2]) give the same tables.
+"""The same clean, feature and scoring queries on DuckDB and on Spark (local[2]) give the same
+tables.
 
 One Spark session serves the whole module (its start costs several seconds). Cleaned sessions
 and features must agree row for row, floats within 1e-9 relative: Spark adds each user's
 floating-point sums in an order of its own, so the last bits may differ. The data-quality
 counts agree exactly; the outlier caps are interpolated quantiles, compared to the 10 digits
-data_quality.json holds (the engines' interpolation can differ in the last bit).
+data_quality.json holds (the engines' interpolation can differ in the last bit). Every user
+scored on Spark gets the cluster the segmenter's predict gives.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cluster_cases import CONFIG as CLUSTER
 from feature_cases import CONFIG, cleaned, cohort_frame, tiny_rows
+from support import SIGNALS
 from traveltide.config import CleanConfig, CohortConfig, OutlierCaps, SparkConfig
 from traveltide.engines.duck import DuckDBEngine
+from traveltide.engines.scoring import engine_labels
 from traveltide.features.build import features_file
 from traveltide.features.catalog import FEATURE_NAMES
 from traveltide.features.clean import clean_file
 from traveltide.io import json_safe, write_parquet
+from traveltide.segment.clustering import fit_segmenter
+from traveltide.segment.table import FileTable
 from traveltide.sources.extract import extract_cohort
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "engines"))
+from test_scoring import skewed_users  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +150,22 @@ def test_a_null_a_feature_needs_stops_spark_too(spark, tmp_path):
     with pytest.raises(DataError, match=r"'avg_fare_per_seat_usd' .* user_id 1"):
         features_file(spark, tmp_path / "s.parquet", tmp_path / "f.parquet", CONFIG)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"pca": 3}, {"algorithm": "gmm", "covariance_type": "full", "pca": 3}],
+    ids=["kmeans-pca", "gmm"],
+)
+def test_the_cluster_fit_scores_users_on_spark(spark, tmp_path, changes):
+    table = skewed_users(n=2500)
+    features = tmp_path / "features.parquet"
+    write_parquet(table, features)
+    config = replace(CLUSTER, stability_resamples=0, fit_sample=600, **changes)
+
+    def label(segmenter):
+        return engine_labels(spark, segmenter, features, tmp_path)
+
+    on_spark = fit_segmenter(FileTable(features), config, SIGNALS, label=label)
+    in_process = fit_segmenter(table, config, SIGNALS)
+    pd.testing.assert_frame_equal(on_spark.assignments, in_process.assignments)

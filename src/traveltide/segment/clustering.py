@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -21,9 +21,6 @@ from traveltide.errors import DataError
 from traveltide.segment.evaluation import (
     K_RULE_TEXT,
     K_TABLE_COLUMNS,
-    ClusterQuality,
-    Stability,
-    Truth,
     choose_k,
     k_selection,
     k_table_row,
@@ -44,10 +41,14 @@ from traveltide.segment.models import (
 )
 from traveltide.segment.preprocess import make_preprocessor, pca_summary, select_features
 from traveltide.segment.profiles import cluster_names, perk_map, profiles
+from traveltide.segment.result import ClusterResult
 from traveltide.segment.segmenter import Segmenter
 from traveltide.segment.table import UserTable, as_table, check_table
 
 log = logging.getLogger(__name__)
+
+# Every user's cluster, in the feature table's row order, scored elsewhere; None: in process.
+Labeller = Callable[[Segmenter], "np.ndarray | None"]
 
 # The cluster params the k-selection table depends on. The select_k stage lists exactly these
 # in dvc.yaml (a test holds the two together), so sweeping k, k_rule, the stability refits or
@@ -66,79 +67,6 @@ K_SELECTION_PARAMS = (
     "covariance_type",
     "linkage",
 )
-
-
-@dataclass(frozen=True)
-class ClusterResult:
-    """Everything the cluster stage writes."""
-
-    assignments: pd.DataFrame
-    quality: ClusterQuality
-    k_table: pd.DataFrame
-    profiles: pd.DataFrame
-    segmenter: Segmenter
-    k_requested: int | str | None
-    k_rule: str
-    stability: Stability
-    truth: Truth
-    n_users: int
-    n_fitted: int
-    pca_components: int | None
-    pca_explained_variance: float | None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def metrics(self) -> dict[str, float | int | None]:
-        """metrics/cluster.json: the numbers that compare configurations, and nothing else
-        (DVC shows each as a column of `dvc exp show`; NaN becomes null when written)."""
-        sizes = self.assignments.loc[self.assignments["cluster"] != NOISE, "cluster"]
-        counts = sizes.value_counts()
-        return {
-            "k": self.quality.k,
-            "silhouette": self.quality.silhouette,
-            "calinski_harabasz": self.quality.calinski_harabasz,
-            "davies_bouldin": self.quality.davies_bouldin,
-            "stability": self.stability.mean,
-            "truth_ari": self.truth.ari,
-            "truth_ceiling_ari": self.truth.ceiling,
-            "truth_ari_vs_ceiling": self.truth.vs_ceiling,
-            "noise_share": self.quality.noise_share,
-            "smallest_share": float(counts.min() / len(self.assignments)) if len(counts) else None,
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """data/summary/cluster.json: every figure and text of the fit (the metrics too), for
-        the report and the tracked run; not a DVC metric, since it holds text."""
-        seg = self.segmenter
-        return {
-            **asdict(self.quality),
-            "algorithm": seg.algorithm,
-            "k_requested": self.k_requested,
-            "k_rule": self.k_rule,
-            "stability": self.stability.mean,
-            "stability_worst": self.stability.worst,
-            "stability_resamples": self.stability.resamples,
-            "stability_note": self.stability.note,
-            "truth_ari": self.truth.ari,
-            "truth_nmi": self.truth.nmi,
-            "truth_ceiling_ari": self.truth.ceiling,
-            "truth_ari_vs_ceiling": self.truth.vs_ceiling,
-            "truth_personas": self.truth.personas,
-            "truth_note": self.truth.note,
-            "n_users": self.n_users,
-            "n_fitted": self.n_fitted,
-            "n_features": len(seg.features),
-            "pca_components": self.pca_components,
-            "pca_explained_variance": self.pca_explained_variance,
-            "noise_users": int((self.assignments["cluster"] == NOISE).sum()),
-            "cluster_sizes": _mix(self.assignments["cluster"]),
-            "perk_mix": _mix(self.assignments["perk"]),
-            "cluster_names": seg.names,
-            "cluster_perks": seg.perks,
-        }
-
-
-def _mix(labels: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
 
 
 def for_k_selection(config: ClusterConfig) -> ClusterConfig:
@@ -273,16 +201,20 @@ def _check_fit(fit: Fit, config: ClusterConfig, n_fitted: int) -> None:
     )
 
 
-def _label_all(prep: Prepared, fit: Fit) -> np.ndarray:
-    """Every user's cluster: the fit's labels for fitted users, the scoring rule for the rest
-    (labelled a batch of users at a time, so the table of all users is never in memory)."""
+def _label_all(prep: Prepared, fit: Fit, scored: np.ndarray | None) -> np.ndarray:
+    """Every user's cluster: the fit's labels for fitted users, the scoring rule for the rest:
+    `scored` (by the engine), or in process a batch of users at a time, so the table of all
+    users is never in memory."""
     if prep.n_users == len(prep.rows):
         return fit.labels.copy()
     labels = np.empty(prep.n_users, dtype="int64")
-    start = 0
-    for values in prep.table.batches(prep.names):
-        labels[start : start + len(values)] = fit.assign(prep.preprocessor.transform(values))
-        start += len(values)
+    if scored is not None:
+        labels[:] = scored
+    else:
+        start = 0
+        for values in prep.table.batches(prep.names):
+            labels[start : start + len(values)] = fit.assign(prep.preprocessor.transform(values))
+            start += len(values)
     labels[prep.rows] = fit.labels
     return labels
 
@@ -317,14 +249,17 @@ def fit_segmenter(
     *,
     personas: pd.DataFrame | None = None,
     k_table: pd.DataFrame | None = None,
+    label: Labeller | None = None,
 ) -> ClusterResult:
     """Preprocess, select k, fit, check stability and truth, and map clusters to perks.
 
     `k_table` is select_k's table for the same config (the pipeline passes it, so no candidate
-    is refitted); without it the table is computed here.
+    is refitted); without it the table is computed here. `label` scores the users outside the
+    fit sample elsewhere (an engine: `engines.scoring.engine_labeller`); by default, and when
+    it answers None, they are labelled in process.
     """
     with single_threaded():
-        return _fit_segmenter(features, config, signals, personas, k_table)
+        return _fit_segmenter(features, config, signals, personas, k_table, label)
 
 
 def _fit_segmenter(
@@ -333,6 +268,7 @@ def _fit_segmenter(
     signals: dict[str, str],
     personas: pd.DataFrame | None,
     k_table: pd.DataFrame | None,
+    label: Labeller | None,
 ) -> ClusterResult:
     laps = _Laps()
     prep = prepare(features, config, personas)
@@ -349,7 +285,16 @@ def _fit_segmenter(
     if table is None:  # a density fit is its own one candidate
         row = k_table_row(q, prep.truth_fit, fit.labels)
         table = pd.DataFrame([row], columns=list(K_TABLE_COLUMNS))
-    labels = _label_all(prep, fit)
+    segmenter = Segmenter(
+        features=prep.names,
+        preprocessor=prep.preprocessor,
+        model=fit.estimator,
+        perks={},  # from the profiles, below
+        centroids=fit.centroids,
+        algorithm=config.algorithm,
+    )
+    unfitted = prep.n_users > len(prep.rows)
+    labels = _label_all(prep, fit, label(segmenter) if label and unfitted else None)
     laps.lap("quality")
     stab = stability(X_fit, config, choice.k, fit, resamples=config.stability_resamples)
     laps.lap("stability")
@@ -357,15 +302,7 @@ def _fit_segmenter(
     laps.lap("ceiling")
 
     prof = profiles(prep.table, labels)
-    segmenter = Segmenter(
-        features=prep.names,
-        preprocessor=prep.preprocessor,
-        model=fit.estimator,
-        perks=perk_map(prof, signals),
-        names=cluster_names(prof),
-        centroids=fit.centroids,
-        algorithm=config.algorithm,
-    )
+    segmenter.perks, segmenter.names = perk_map(prof, signals), cluster_names(prof)
     perk_clusters = _perk_clusters(prep, labels, fit)
     assignments = pd.DataFrame(
         {

@@ -9,11 +9,20 @@ import pytest
 
 from cluster_cases import CONFIG
 from support import BLOB_FEATURES, SIGNALS
+from traveltide.config import EngineConfig
 from traveltide.engines.duck import DuckDBEngine
-from traveltide.engines.scoring import argmin_sql, score_file
+from traveltide.engines.scoring import (
+    argmin_sql,
+    engine_labeller,
+    engine_labels,
+    scorable,
+    score_file,
+)
 from traveltide.errors import DataError
 from traveltide.io import read_parquet, write_parquet
 from traveltide.segment.clustering import fit_segmenter
+from traveltide.segment.segmenter import model_bytes
+from traveltide.segment.table import FileTable
 
 
 def skewed_users(n=3000, seed=3):
@@ -46,8 +55,21 @@ def scored(tmp_path, segmenter, table):
         {"transform": "log1p", "scaler": "robust", "pca": 3},
         {"algorithm": "minibatch_kmeans", "transform": "none", "k": 4},
         {"algorithm": "agglomerative", "transform": "log1p_scaled", "pca": 0.9},
+        {"algorithm": "gmm", "transform": "log1p_scaled", "covariance_type": "full"},
+        {"algorithm": "gmm", "transform": "log1p", "covariance_type": "tied", "pca": 3},
+        {"algorithm": "gmm", "transform": "none", "covariance_type": "diag", "k": 4},
+        {"algorithm": "gmm", "transform": "log1p_scaled", "covariance_type": "spherical"},
     ],
-    ids=["kmeans", "robust-pca", "minibatch", "agglomerative"],
+    ids=[
+        "kmeans",
+        "robust-pca",
+        "minibatch",
+        "agglomerative",
+        "gmm-full",
+        "gmm-tied-pca",
+        "gmm-diag",
+        "gmm-spherical",
+    ],
 )
 def test_engine_labels_equal_the_segmenters_predict(tmp_path, changes):
     table = skewed_users()
@@ -72,9 +94,41 @@ def test_a_nan_feature_or_an_unsupported_model_is_one_line(tmp_path):
         scored(tmp_path, segmenter, table.assign(c=[np.nan] + [1.0] * (len(table) - 1)))
     with pytest.raises(DataError, match="missing feature column"):
         scored(tmp_path, segmenter, table.drop(columns="d"))
-    gmm = fit_segmenter(table, replace(config, algorithm="gmm"), SIGNALS).segmenter
-    with pytest.raises(DataError, match="gmm is not supported"):
-        scored(tmp_path, gmm, table)
+    quantile = fit_segmenter(table, replace(config, transform="quantile"), SIGNALS).segmenter
+    with pytest.raises(DataError, match="transform quantile is not supported"):
+        scored(tmp_path, quantile, table)
+    assert scorable(quantile) == "cluster.transform quantile is not supported"
+    hdbscan = fit_segmenter(table, replace(config, algorithm="hdbscan"), SIGNALS).segmenter
+    assert scorable(hdbscan) is None
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm"])
+def test_the_cluster_fit_labels_users_through_the_engine_as_in_process(tmp_path, algorithm):
+    """fit_segmenter with a labeller scoring in an engine (DuckDB here; Spark in
+    tests/integration/test_spark_scoring.py) writes what labelling in process writes."""
+    table = skewed_users(n=2500)
+    features = tmp_path / "features.parquet"
+    write_parquet(table, features)
+    config = replace(CONFIG, stability_resamples=0, fit_sample=600, algorithm=algorithm)
+    engine, calls = DuckDBEngine(), []
+
+    def label(segmenter):
+        calls.append(segmenter.algorithm)
+        return engine_labels(engine, segmenter, features, tmp_path)
+
+    try:
+        via_engine = fit_segmenter(FileTable(features), config, SIGNALS, label=label)
+    finally:
+        engine.close()
+    in_process = fit_segmenter(table, config, SIGNALS)
+    assert calls == [algorithm]  # users outside the sample of 600 were scored by the engine
+    pd.testing.assert_frame_equal(via_engine.assignments, in_process.assignments)
+    assert model_bytes(via_engine.segmenter) == model_bytes(in_process.segmenter)
+
+
+def test_on_duckdb_the_labeller_leaves_users_to_the_process(tmp_path):
+    with engine_labeller(EngineConfig(), tmp_path / "features.parquet", tmp_path) as label:
+        assert label(object()) is None
 
 
 def test_argmin_takes_the_lower_index_on_ties():
