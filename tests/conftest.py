@@ -38,7 +38,6 @@ LONGEST_FIRST = (  # paths below tests/
     "integration/test_serving.py",
     "integration/test_spark_errors.py",
     "integration/test_spark_extract.py",
-    "integration/test_spark_scoring.py",
     "integration/test_spark_connect.py",
     "integration/test_pg_types.py",
 )

@@ -105,7 +105,7 @@ def test_a_nan_feature_or_an_unsupported_model_is_one_line(tmp_path):
 @pytest.mark.parametrize("algorithm", ["kmeans", "gmm"])
 def test_the_cluster_fit_labels_users_through_the_engine_as_in_process(tmp_path, algorithm):
     """fit_segmenter with a labeller scoring in an engine (DuckDB here; Spark in
-    tests/integration/test_spark_scoring.py) writes what labelling in process writes."""
+    tests/integration/test_spark_parity.py) writes what labelling in process writes."""
     table = skewed_users(n=2500)
     features = tmp_path / "features.parquet"
     write_parquet(table, features)
