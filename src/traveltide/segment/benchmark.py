@@ -1,11 +1,12 @@
 """The benchmark stage: how much of the planted personas each clustering method recovers.
 
-Each algorithm x transform x scaler x PCA setting of the `benchmark` block is fitted at the
-true k (the number of personas, which no user of real data knows) and at the k every auto-k
-rule picks from the setting's k-selection table. A row's truth ARI is read against the
-supervised ceiling (`traveltide.segment.evaluation.supervised_ceiling`, computed in the
-cluster params' own space, the number metrics/cluster.json reports), so a method is judged by
-what is recoverable from the features at all, not by how easy the generator made the personas.
+Each algorithm x transform x scaler x correlation filter x PCA setting of the `benchmark`
+block is fitted at the true k (the number of personas, which no user of real data knows) and
+at the k every auto-k rule picks from the setting's k-selection table. A row's truth ARI is
+read against the supervised ceiling (`traveltide.segment.evaluation.supervised_ceiling`, with
+every selected feature in the cluster params' space, the number metrics/cluster.json
+reports), so a method is judged by what is recoverable from the features at all, not by how
+easy the generator made the personas.
 docs/clustering.md#benchmark has the measured table and how the defaults follow from it.
 """
 
@@ -33,6 +34,7 @@ COLUMNS = (
     "algorithm",
     "transform",
     "scaler",
+    "max_correlation",
     "pca",
     "k_choice",
     "k",
@@ -51,6 +53,7 @@ CLUSTER_PARAMS = (
     "features",
     "transform",
     "scaler",
+    "max_correlation",
     "pca",
     "silhouette_sample",
     "fit_sample",
@@ -65,6 +68,7 @@ class Setting:
     algorithm: Algorithm
     transform: Transform
     scaler: Scaler
+    max_correlation: float | None
     pca: int | float | None
 
     def config(self, base: ClusterConfig, bench: BenchmarkConfig) -> ClusterConfig:
@@ -74,6 +78,7 @@ class Setting:
             algorithm=self.algorithm,
             transform=self.transform,
             scaler=self.scaler,
+            max_correlation=self.max_correlation,
             pca=self.pca,
             n_init=bench.n_init,
             stability_resamples=bench.stability_resamples,
@@ -85,9 +90,9 @@ class Setting:
 def grid(bench: BenchmarkConfig) -> list[Setting]:
     """Every setting, preprocessing outermost (one preparation serves every algorithm)."""
     return [
-        Setting(a, t, s, p)
-        for t, s, p, a in itertools.product(
-            bench.transforms, bench.scalers, bench.pca, bench.algorithms
+        Setting(a, t, s, c, p)
+        for t, s, c, p, a in itertools.product(
+            bench.transforms, bench.scalers, bench.max_correlation, bench.pca, bench.algorithms
         )
     ]
 
@@ -113,8 +118,9 @@ def k_choices(table: pd.DataFrame, algorithm: str, true_k: int) -> dict[str, int
     return {TRUE_K: true_k, **{rule: choose_k(table, rule) for rule in rules_for(algorithm)}}
 
 
-def _pca_label(pca: int | float | None) -> str:
-    return "none" if pca is None else str(pca)
+def _label(value: int | float | None) -> str:
+    """A grid value as the table shows it: `none` for null."""
+    return "none" if value is None else str(value)
 
 
 def _setting_rows(
@@ -142,7 +148,8 @@ def _setting_rows(
             "algorithm": setting.algorithm,
             "transform": setting.transform,
             "scaler": setting.scaler,
-            "pca": _pca_label(setting.pca),
+            "max_correlation": _label(setting.max_correlation),
+            "pca": _label(setting.pca),
             "k_choice": choice,
             "k": k,
             "truth_ari": scored[k][0],
@@ -178,10 +185,10 @@ def run_benchmark(
         ceiling = ceiling_of(base, cluster)
         assert base.truth_fit is not None
         true_k = len(np.unique(base.truth_fit))
-        preps: dict[tuple[str, str, int | float | None], Prepared] = {}
+        preps: dict[tuple[str, str, float | None, int | float | None], Prepared] = {}
         for setting in grid(bench):
             config = setting.config(cluster, bench)
-            key = (setting.transform, setting.scaler, setting.pca)
+            key = (setting.transform, setting.scaler, setting.max_correlation, setting.pca)
             if key not in preps:
                 preps = {key: prepare(features, config, personas)}  # one space in memory
             lap = time.perf_counter()

@@ -39,7 +39,12 @@ from traveltide.segment.models import (
     nearest_centroid,
     single_threaded,
 )
-from traveltide.segment.preprocess import make_preprocessor, pca_summary, select_features
+from traveltide.segment.preprocess import (
+    make_preprocessor,
+    pca_summary,
+    select_features,
+    uncorrelated,
+)
 from traveltide.segment.profiles import cluster_names, perk_map, profiles
 from traveltide.segment.result import ClusterResult
 from traveltide.segment.segmenter import Segmenter
@@ -61,6 +66,7 @@ K_SELECTION_PARAMS = (
     "features",
     "transform",
     "scaler",
+    "max_correlation",
     "pca",
     "silhouette_sample",
     "fit_sample",
@@ -83,8 +89,11 @@ def for_k_selection(config: ClusterConfig) -> ClusterConfig:
 @dataclass(frozen=True)
 class Prepared:
     """The fitted sample in the clustering space (`X_fit`, the users at positions `rows` of
-    `table`) and the preprocessing fitted on it; `raw_fit` holds their feature values before
-    preprocessing, `truth` every user's persona code (None without personas)."""
+    `table`) and the preprocessing fitted on it; `raw_fit` holds their values of every
+    selected feature (before the correlation filter and the preprocessing) and
+    `ceiling_space` an unfitted preprocessing of those: the supervised ceiling's input, so a
+    method that drops features is read against what all of them can tell. `truth` is every
+    user's persona code (None without personas)."""
 
     table: UserTable
     names: list[str]
@@ -93,6 +102,7 @@ class Prepared:
     rows: np.ndarray
     truth: np.ndarray | None
     raw_fit: np.ndarray
+    ceiling_space: Pipeline
 
     @property
     def n_users(self) -> int:
@@ -106,23 +116,26 @@ class Prepared:
 def prepare(
     features: pd.DataFrame | UserTable, config: ClusterConfig, personas: pd.DataFrame | None
 ) -> Prepared:
-    """Select and check the features, read the fit sample, fit the preprocessing on it
-    (deterministic: select_k and cluster get the same space). Only the sample is held."""
+    """Select and check the features, read the fit sample, drop the features correlated above
+    `max_correlation` with an earlier one, fit the preprocessing on the sample (deterministic:
+    select_k and cluster get the same space). Only the sample is held."""
     table = as_table(features)
     names = select_features(table.columns, config.features)
     check_table(table, names)
     rows = fitted_rows(table.n_rows, config.fit_sample, config.seed)
     raw_fit = table.take(names, rows)
-    preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
-    preprocessor.fit(raw_fit)
+    ceiling_space = make_preprocessor(config, n_rows=len(rows), n_features=len(names))
+    keep = uncorrelated(raw_fit, config)
+    kept = [names[i] for i in keep]
+    preprocessor = make_preprocessor(config, n_rows=len(rows), n_features=len(kept))
+    X_fit = preprocessor.fit(raw_fit[:, keep]).transform(raw_fit[:, keep])  # as scoring does
     truth = persona_labels(pd.Series(table.column("user_id")), personas)
-    X_fit = preprocessor.transform(raw_fit)
-    return Prepared(table, names, preprocessor, X_fit, rows, truth, raw_fit)
+    return Prepared(table, kept, preprocessor, X_fit, rows, truth, raw_fit, ceiling_space)
 
 
 def ceiling_of(prep: Prepared, config: ClusterConfig) -> float | None:
-    """The supervised ceiling on the fitted users, in this preparation's feature space."""
-    return supervised_ceiling(prep.raw_fit, prep.truth_fit, prep.preprocessor, seed=config.seed)
+    """The supervised ceiling on the fitted users, with every selected feature."""
+    return supervised_ceiling(prep.raw_fit, prep.truth_fit, prep.ceiling_space, seed=config.seed)
 
 
 def select_k(
@@ -219,6 +232,17 @@ def _label_all(prep: Prepared, fit: Fit, scored: np.ndarray | None) -> np.ndarra
     return labels
 
 
+def lookup(labels: np.ndarray, mapping: dict[int, str]) -> np.ndarray:
+    """`mapping[label]` per label (None where it has none), as an object array pointing at
+    one string per distinct label: pandas' Series.map costs about 1.6 GB per 10M users."""
+    keys = np.array(sorted(mapping), dtype="int64")
+    values = np.array([mapping[int(k)] for k in keys] + [None], dtype=object)
+    at = np.searchsorted(keys, labels)
+    hit = at < len(keys)
+    hit[hit] = keys[at[hit]] == labels[hit]
+    return values[np.where(hit, at, len(keys))]
+
+
 def _perk_clusters(prep: Prepared, labels: np.ndarray, fit: Fit) -> np.ndarray:
     """The cluster whose perk each user gets: their own, or for noise users (fitted users
     only: the scoring rule never gives noise) the nearest."""
@@ -308,8 +332,8 @@ def _fit_segmenter(
         {
             "user_id": prep.table.column("user_id"),
             "cluster": labels,
-            "cluster_name": pd.Series(labels).map(segmenter.names).to_numpy(),
-            "perk": pd.Series(perk_clusters).map(segmenter.perks).to_numpy(),
+            "cluster_name": lookup(labels, segmenter.names),
+            "perk": lookup(perk_clusters, segmenter.perks),
         }
     )
     components, explained = pca_summary(prep.preprocessor)

@@ -213,22 +213,32 @@ class Truth:
 
 
 def persona_labels(user_ids: pd.Series, personas: pd.DataFrame | None) -> np.ndarray | None:
-    """Each user's planted persona as a code, or None when none are known (an empty table)."""
+    """Each user's planted persona as a code (the personas' names in sorted order), or None
+    when none are known (an empty table). Found by user_id with numpy (no per-user Python
+    objects: the cohort can hold ten million users)."""
     if personas is None or personas.empty:
         return None
     missing = [c for c in ("user_id", "persona") if c not in personas.columns]
     if missing:
         raise DataError(f"personas: missing column(s) {', '.join(missing)}")
-    lookup = personas.set_index("user_id")["persona"]
-    persona = user_ids.map(lookup)
-    if persona.isna().any():
-        first = int(user_ids[persona.isna()].iloc[0])
+    ids = personas["user_id"].to_numpy()
+    persona = pd.Categorical(personas["persona"])
+    order = np.argsort(ids, kind="stable")
+    known = ids[order]
+    users = np.asarray(user_ids)
+    at = np.minimum(np.searchsorted(known, users), len(known) - 1)
+    codes = persona.codes[order][at]
+    lost = (known[at] != users) | (codes < 0)
+    if lost.any():
         raise DataError(
-            f"personas: no persona for {int(persona.isna().sum())} cohort users (first user_id "
-            f"{first}); the personas table must come from the same generate run"
+            f"personas: no persona for {int(lost.sum())} cohort users (first user_id "
+            f"{int(users[lost][0])}); the personas table must come from the same generate run"
         )
-    codes, _ = pd.factorize(persona, sort=True)  # integer codes: fast contingency tables
-    return codes.astype("int64")
+    present = np.unique(codes)  # integer codes, numbered as the names sort: fast contingencies
+    by_name = sorted(present, key=lambda c: str(persona.categories[c]))
+    rank = np.zeros(len(persona.categories), dtype="int64")
+    rank[by_name] = np.arange(len(by_name))
+    return rank[codes]
 
 
 def truth_scores(

@@ -7,6 +7,7 @@ Everything is fitted once on the users the model is fitted on and travels inside
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,27 @@ def make_preprocessor(config: ClusterConfig, *, n_rows: int, n_features: int) ->
             )
         steps.append(("pca", PCA(n_components=config.pca, svd_solver="full")))
     return Pipeline(steps)
+
+
+def uncorrelated(values: np.ndarray, config: ClusterConfig) -> list[int]:
+    """The columns to keep under `config.max_correlation`: in order, each column whose absolute
+    correlation with every column kept before it is at most the limit, measured after the skew
+    transform and the scaler (fitted on `values`, the fitted users). Unsupervised: a feature
+    that mostly repeats an earlier one (counts, totals and their RFM scores move together)
+    stops outweighing the rest in the distances. A constant column counts as uncorrelated."""
+    limit = config.max_correlation
+    if limit is None or values.shape[1] < 2:
+        return list(range(values.shape[1]))
+    space = make_preprocessor(
+        replace(config, pca=None), n_rows=len(values), n_features=values.shape[1]
+    ).fit_transform(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = np.nan_to_num(np.abs(np.corrcoef(space, rowvar=False)), nan=0.0)
+    keep: list[int] = []
+    for j in range(values.shape[1]):
+        if all(corr[j, i] <= limit for i in keep):
+            keep.append(j)
+    return keep
 
 
 def pca_summary(preprocessor: Pipeline) -> tuple[int | None, float | None]:

@@ -158,5 +158,12 @@ def check_table(table: UserTable, names: list[str]) -> None:
 
 
 def read_personas(path: Path) -> pd.DataFrame:
-    """extract's cohort truth (user_id, persona): empty for an external source."""
-    return read_parquet(path, what="extract's cohort truth (empty for an external source)")
+    """user_id and persona of extract's cohort truth (empty for an external source); the
+    persona as a categorical (a code per user, not a string)."""
+    what = "extract's cohort truth (empty for an external source)"
+    if not Path(path).exists():
+        return read_parquet(path, what=what)  # its one-line error
+    names = FileTable(path, what).columns
+    columns = [c for c in ("user_id", "persona") if c in names]
+    dictionary = ["persona"] if "persona" in columns else None
+    return pq.read_table(path, columns=columns, read_dictionary=dictionary).to_pandas()

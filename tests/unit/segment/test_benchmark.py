@@ -41,6 +41,7 @@ BENCH = BenchmarkConfig(
     algorithms=("kmeans", "gmm"),
     transforms=("none",),
     scalers=("standard", "robust"),
+    max_correlation=(None,),
     pca=(None, 2),
     n_init=2,
     stability_resamples=1,
@@ -122,7 +123,7 @@ def test_benchmark_has_a_row_per_setting_and_k_choice(table):
 
 def test_a_benchmark_row_is_the_cluster_stage_fit_of_the_same_config(table):
     df, truth = blob_features(300, k=3, seed=2)
-    setting = Setting("gmm", "none", "robust", 2)
+    setting = Setting("gmm", "none", "robust", None, 2)
     config = replace(setting.config(for_benchmark(CONFIG), BENCH), k=3, stability_resamples=0)
     result = fit_segmenter(df, config, SIGNALS, personas=personas_of(df, truth))
     row = table[
@@ -197,3 +198,15 @@ def test_benchmark_params_are_checked(change, message):
     block = yaml.safe_load((ROOT / "params.yaml").read_text())["benchmark"]
     with pytest.raises(ConfigError, match=message):
         BenchmarkConfig.from_block({**block, **change}, "benchmark")
+
+
+def test_the_ceiling_reads_every_feature_whatever_the_filter_keeps():
+    """A method that drops features is read against what all of them can tell: the ceiling is
+    the same with and without the correlation filter, while the fitted space is smaller."""
+    df, truth = blob_features(300, k=3, seed=2)
+    personas = personas_of(df, truth)
+    filtered = replace(CONFIG, max_correlation=0.3)
+    kept = prepare(df, filtered, personas)
+    every = prepare(df, CONFIG, personas)
+    assert kept.X_fit.shape[1] < every.X_fit.shape[1] == 4
+    assert ceiling_of(kept, filtered) == ceiling_of(every, CONFIG)

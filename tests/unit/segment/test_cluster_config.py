@@ -20,6 +20,7 @@ def _params(**changes):
         "features": "all",
         "transform": "log1p_scaled",
         "scaler": "standard",
+        "max_correlation": 0.6,
         "pca": None,
         "silhouette_sample": 3000,
         "fit_sample": 20000,
@@ -38,6 +39,8 @@ def test_config_accepts_the_documented_values():
     c = ClusterConfig.from_params(_params(k="auto", features=["a", "b"], pca=0.9))
     assert c.k == "auto" and c.features == ("a", "b") and c.pca == 0.9
     assert ClusterConfig.from_params(_params(pca=3)).pca == 3
+    assert ClusterConfig.from_params(_params(max_correlation=None)).max_correlation is None
+    assert ClusterConfig.from_params(_params(max_correlation=1)).max_correlation == 1.0
     gmm = ClusterConfig.from_params(_params(algorithm="gmm", k_rule="bic"))
     assert gmm.describe() == "gmm (k=7, covariance_type=full, n_init=10)"
 
@@ -57,6 +60,9 @@ def test_config_accepts_the_documented_values():
         ({"pca": 1.0}, r"cluster.pca must be null, an integer >= 1 .* got 1.0"),
         ({"pca": 0}, "cluster.pca must be null"),
         ({"pca": True}, "cluster.pca must be null"),
+        ({"max_correlation": 0}, r"cluster.max_correlation must be null or an absolute .* got 0"),
+        ({"max_correlation": 1.5}, "cluster.max_correlation must be null or an absolute"),
+        ({"max_correlation": "high"}, "cluster.max_correlation must be null or an absolute"),
         ({"fit_sample": 50}, "cluster.fit_sample must be >= 100"),
         (
             {"algorithm": "agglomerative", "fit_sample": 30000},

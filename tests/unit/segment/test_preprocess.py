@@ -11,9 +11,10 @@ from sklearn.preprocessing import StandardScaler
 
 from cluster_cases import CONFIG, blob_features
 from support import BLOB_FEATURES, SIGNALS
+from traveltide.config import ClusterConfig
 from traveltide.errors import ConfigError
 from traveltide.segment.clustering import fit_segmenter
-from traveltide.segment.preprocess import SkewTransform, select_features
+from traveltide.segment.preprocess import SkewTransform, select_features, uncorrelated
 
 
 def test_skew_transforms():
@@ -58,3 +59,43 @@ def test_feature_subset_is_used_and_unknown_names_are_errors():
     assert select_features(df.columns, "all") == BLOB_FEATURES
     with pytest.raises(ConfigError, match="cluster.features: unknown feature.*nope, zilch"):
         fit_segmenter(df, replace(CONFIG, features=("bags", "nope", "zilch")), SIGNALS)
+
+
+def correlated_users(n=2000, seed=5):
+    """a; b = 3a + small noise (a near-copy); c independent; d constant; e = -a + noise."""
+    rng = np.random.default_rng(seed)
+    a = rng.lognormal(size=n)
+    return np.column_stack(
+        [
+            a,
+            3 * a + rng.normal(0, 0.05, n),
+            rng.normal(size=n),
+            np.ones(n),
+            -a + rng.normal(0, 0.1, n),
+        ]
+    )
+
+
+def test_the_correlation_filter_keeps_the_first_of_features_that_repeat_each_other():
+    values = correlated_users()
+    config = ClusterConfig(transform="none", max_correlation=0.6)
+    # b repeats a, e mirrors it (|r| counts); c is independent, d constant (no correlation)
+    assert uncorrelated(values, config) == [0, 2, 3]
+    assert uncorrelated(values, replace(config, max_correlation=None)) == [0, 1, 2, 3, 4]
+    assert uncorrelated(values, replace(config, max_correlation=1.0)) == [0, 1, 2, 3, 4]
+    # measured after the preprocessing: the same columns whatever PCA comes after
+    assert uncorrelated(values, replace(config, pca=2)) == [0, 2, 3]
+    swapped = values[:, [2, 1, 0, 3, 4]]  # b now comes first: b is kept, a dropped
+    assert uncorrelated(swapped, config) == [0, 1, 3]
+
+
+def test_the_filtered_fit_scores_and_reports_only_the_kept_features():
+    values = correlated_users(n=600)
+    table = pd.DataFrame(values, columns=["a", "b", "c", "d", "e"])
+    table.insert(0, "user_id", np.arange(len(table)))
+    config = ClusterConfig(k=2, transform="none", stability_resamples=0, n_init=2)
+    result = fit_segmenter(table, config, {"free_checked_bag": "a"})
+    assert result.segmenter.features == ["a", "c", "d"]
+    assert result.summary()["n_features"] == 3
+    scored = result.segmenter.predict(table.drop(columns=["b", "e"]))  # the dropped ones unused
+    assert scored["cluster"].tolist() == result.assignments["cluster"].tolist()
