@@ -10,8 +10,9 @@ wide cohort set, `engine.name` per engine). Every stage is a fresh `python stage
 with dvc.yaml's command and paths, as DVC runs it, from this work tree's `stages/` and `src/`
 (DVC itself is left out: hashing tens of GB of outputs is not the stages' cost). generate
 runs once per scale (not at all with `--keep-database` and a database there); the other stages
-run `--runs` times per engine, engines alternating (on Spark: extract, clean and features;
-select_k and cluster are Python whatever the engine). Peak RSS is the stage process tree's
+run `--runs` times per engine, engines alternating (on Spark: extract, clean, features and
+cluster, which scores the users outside its fit sample there; select_k is Python whatever the
+engine). Peak RSS is the stage process tree's
 largest process (wait4) or its process tree's RSS summed (sampled; counts Spark's JVM), the
 larger. `--cap-gb` caps each stage's address space, so a stage that outgrows it fails (shown
 as failed) instead of the machine. Samples go to `<workdir>/scale.json`.
@@ -37,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ONCE = ("generate",)  # always the same Python, whatever the engine
 STAGES = ("extract", "clean", "features", "select_k", "cluster")
-ON_SPARK = ("extract", "clean", "features")  # what `engine.name: spark` runs on Spark
+ON_SPARK = ("extract", "clean", "features", "cluster")  # what `engine.name: spark` runs there
 GB = 1e9
 
 
