@@ -69,6 +69,15 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def user_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
+    """[first, last] in consecutive ranges of at most `size` user ids.
+
+    >>> user_ranges(1, 10, 4)
+    [(1, 4), (5, 8), (9, 10)]
+    """
+    return [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
+
+
 class Engine(Protocol):
     """A query engine the stages can run their SQL on (DuckDB's dialect, see the module doc)."""
 

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from traveltide.config import CohortConfig, EngineConfig
+from traveltide.engines.base import user_ranges
 from traveltide.errors import DataError, SourceError
 from traveltide.io import atomic_path
 from traveltide.schema import NULLABLE
@@ -111,15 +112,6 @@ class Tally:
                         f"{table}.{col} is NULL in {seen.count:,} of {self.present[table]:,} "
                         f"cohort rows that have a {table} row (first session_id {seen.first})"
                     )
-
-
-def user_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
-    """[first, last] in consecutive ranges of at most `size` user ids.
-
-    >>> user_ranges(1, 10, 4)
-    [(1, 4), (5, 8), (9, 10)]
-    """
-    return [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
 
 
 def _by_user_range(duck: Any, sessions: Path, sql: str, args: list[object]) -> pa.RecordBatchReader:

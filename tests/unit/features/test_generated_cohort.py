@@ -13,6 +13,8 @@ from sklearn.metrics.pairwise import haversine_distances
 
 from feature_cases import CONFIG, REF, scores
 from traveltide.config import CleanConfig, CohortConfig
+from traveltide.engines.base import user_ranges
+from traveltide.features import build
 from traveltide.features.build import build_features
 from traveltide.features.clean import clean_sessions
 from traveltide.geo import AIRPORTS
@@ -40,6 +42,17 @@ def test_byte_identical_for_the_same_sessions_in_any_order(cohort, tmp_path):
     ref = parquet_bytes(first, tmp_path, "a.parquet")
     assert ref == parquet_bytes(again, tmp_path, "b.parquet")
     assert ref == parquet_bytes(other, tmp_path, "c.parquet")
+
+
+def test_byte_identical_when_duckdb_computes_the_users_in_ranges(cohort, tmp_path, monkeypatch):
+    """Per range of user ids (as at scale 10) the table has the bytes of one pass."""
+    whole = parquet_bytes(build_features(cohort, CONFIG), tmp_path, "whole.parquet")
+    users = cohort["user_id"]
+    span = int(users.max() - users.min()) + 1
+    monkeypatch.setattr(build, "USERS_PER_PART", span // 7 + 1)  # seven ranges
+    assert len(user_ranges(int(users.min()), int(users.max()), build.USERS_PER_PART)) == 7
+    parts = parquet_bytes(build_features(cohort, CONFIG), tmp_path, "parts.parquet")
+    assert parts == whole
 
 
 def test_generated_cohort_against_independent_computations(cohort):
