@@ -57,7 +57,8 @@ def blob_segmenter(users):
     from traveltide.config import ClusterConfig
     from traveltide.segment.clustering import fit_segmenter
 
-    return fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
+    config = ClusterConfig(k=3, k_range=(2, 3, 4), max_correlation=None)  # blobs: keep all four
+    return fit_segmenter(users, config, SIGNALS).segmenter
 
 
 def scoring_files(folder, users, segmenter) -> dict:

@@ -21,14 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline_repo import clean_env
-from support import SIGNALS, blob_users, pg_query
-from traveltide.config import ClusterConfig
+from support import blob_segmenter, blob_users, pg_query
 from traveltide.errors import TrackingError
 from traveltide.mlops.lineage import DatasetSpec, file_md5
 from traveltide.mlops.model import ModelSpec, load_logged_segmenter, register_model
 from traveltide.mlops.store import init_store, resolve_target
 from traveltide.mlops.tracking import KIND, KIND_TAG, Artifact, log_pipeline_run
-from traveltide.segment.clustering import fit_segmenter
 from traveltide.sources.db import driver_url
 
 pytestmark = pytest.mark.postgres
@@ -70,7 +68,7 @@ def traveltide(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
 
 def test_a_pipeline_run_with_its_model_lives_in_postgresql(mlflow_db, tmp_path):
     users, _ = blob_users(seed=1, first_id=1)
-    segmenter = fit_segmenter(users, ClusterConfig(k=3, k_range=(2, 3, 4)), SIGNALS).segmenter
+    segmenter = blob_segmenter(users)
     model_file, table = tmp_path / "segmenter.pkl", tmp_path / "user_features.parquet"
     model_file.write_bytes(pickle.dumps(segmenter, protocol=5))
     users.to_parquet(table, index=False)

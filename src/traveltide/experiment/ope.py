@@ -55,7 +55,8 @@ def skew_corrected_ci(psi: np.ndarray, alpha: float, center: float) -> tuple[flo
     (1992) transformation of the studentized mean T, g(T) = T + a T^2 + a^2 T^3 / 3 + b with
     a = gamma / (3 sqrt(n)), b = gamma / (6 sqrt(n)) and gamma the sample skewness, is
     monotone and close to N(0, 1); the interval inverts it:
-    [center - se g^-1(z), center - se g^-1(-z)], g^-1(y) = (cbrt(1 + 3a(y - b)) - 1) / a.
+    [center - se g^-1(z), center - se g^-1(-z)], g^-1(y) = (cbrt(1 + 3a(y - b)) - 1) / a,
+    which is y - b at a = 0 (a symmetric psi: the normal interval).
     """
     n = len(psi)
     se = float(psi.std(ddof=1) / math.sqrt(n))
@@ -65,7 +66,10 @@ def skew_corrected_ci(psi: np.ndarray, alpha: float, center: float) -> tuple[flo
     z = _z(alpha)
 
     def inverse(y: float) -> float:
-        return y - b if a == 0 else float((np.cbrt(1 + 3 * a * (y - b)) - 1) / a)
+        # (c - 1) / a with c = cbrt(1 + 3a(y - b)), written as 3(y - b) / (c^2 + c + 1): the
+        # same number, without the cancellation that turns a skewness of 1e-15 into noise
+        c = float(np.cbrt(1 + 3 * a * (y - b)))
+        return 3 * (y - b) / (c * c + c + 1)
 
     return center - se * inverse(z), center - se * inverse(-z)
 

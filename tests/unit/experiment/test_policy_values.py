@@ -93,6 +93,18 @@ class TestSkewCorrectedInterval:
         se = psi.std(ddof=1) / np.sqrt(200)
         assert (low, high) == pytest.approx((-1.959964 * se, 1.959964 * se), rel=1e-6)
 
+    def test_a_skewness_of_rounding_noise_gives_the_normal_interval(self):
+        """25 users of a symmetric psi around 102.48: the skewness is 1e-15, not 0, and the
+        interval must still be the normal one (a = 1e-16 once cancelled it to a point)."""
+        x = np.linspace(1, 700, 12)
+        psi = np.r_[-x, x, 0.0] / 11.3 + 102.48206328366823
+        gamma = float(((psi - psi.mean()) ** 3).mean() / psi.std() ** 3)
+        assert gamma != 0 and abs(gamma) < 1e-14
+        se = psi.std(ddof=1) / np.sqrt(len(psi))
+        z = stats.norm.ppf(0.975)
+        low, high = skew_corrected_ci(psi, 0.05, psi.mean())
+        assert (low, high) == pytest.approx((psi.mean() - z * se, psi.mean() + z * se), rel=1e-12)
+
     def test_coverage_on_a_skewed_mean(self):
         """Few non-zero, lognormal values: the corrected interval covers the mean about 95%
         of the time, the symmetric one less (its misses all on one side)."""
