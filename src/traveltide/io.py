@@ -16,7 +16,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from traveltide.errors import DataError
 
 if TYPE_CHECKING:  # pandas is imported where a frame is read: the source stage never needs it
     import pandas as pd
+    import pyarrow as pa
 
 
 SIGNIFICANT_DIGITS = 10
@@ -154,3 +155,25 @@ def read_json(path: str | Path) -> Any:
     if not path.exists():
         raise DataError(f"{path}: missing input; run `dvc repro` to rebuild it")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def row_groups(
+    batches: Iterable[pa.RecordBatch], size: int, schema: pa.Schema | None = None
+) -> Iterator[pa.Table]:
+    """Record batches of any size regrouped into tables of exactly `size` rows (the last one
+    shorter), as Parquet row groups are written: a file's bytes then do not depend on how a
+    reader cut its batches. `schema` (a reader's) when the batches may be empty."""
+    import pyarrow as pa
+
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= size:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, size)
+            pending = table.slice(size).to_batches()
+            held -= size
+    if held:
+        yield pa.Table.from_batches(pending, schema)

@@ -18,7 +18,7 @@ from typing import Any
 from traveltide.engines.base import Check, ColumnKind, column_kind, sql_string
 from traveltide.engines.errors import engine_error
 from traveltide.errors import DataError
-from traveltide.io import atomic_path
+from traveltide.io import atomic_path, row_groups
 
 ROW_GROUP = 131_072  # rows per Parquet row group: a few tens of MB of memory while writing
 # DuckDB's working memory (its default is 80% of RAM); beyond it, it spills to `_spill`.
@@ -123,18 +123,8 @@ class DuckDBEngine:
                 reader = self._run(sql, doing).to_arrow_reader(ROW_GROUP)
                 writer = pq.ParquetWriter(tmp, reader.schema, compression="zstd")
                 try:
-                    pending: list[Any] = []
-                    held = 0
-                    for batch in self._batches(reader, doing, pa.ArrowException):
-                        pending.append(batch)
-                        held += batch.num_rows
-                        while held >= ROW_GROUP:
-                            table = pa.Table.from_batches(pending, reader.schema)
-                            writer.write_table(table.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
-                            pending = table.slice(ROW_GROUP).to_batches()
-                            held -= ROW_GROUP
-                    if held:
-                        table = pa.Table.from_batches(pending, reader.schema)
+                    batches = self._batches(reader, doing, pa.ArrowException)
+                    for table in row_groups(batches, ROW_GROUP, reader.schema):
                         writer.write_table(table, row_group_size=ROW_GROUP)
                 finally:
                     writer.close()

@@ -23,29 +23,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import adbc_driver_manager
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from traveltide.config import CohortConfig, EngineConfig
 from traveltide.engines.base import user_ranges
-from traveltide.errors import DataError, SourceError
-from traveltide.io import atomic_path
+from traveltide.errors import DataError
+from traveltide.io import atomic_path, row_groups
 from traveltide.schema import NULLABLE
-from traveltide.sources.db import Source, make_engine
+from traveltide.sources.db import Source
 from traveltide.sources.extract import (
-    EVERY_LOOKUP,
     CohortSummary,
-    _check_tables,
     _table_columns,
     check_conflicting_duplicates,
-    cohort_bind_params,
-    driver_reason,
-    indexed_keys,
+    cohort_query,
     normalise,
     numbered_query,
     pg_cohort_cursor,
@@ -162,22 +156,6 @@ def cohort_batches(
         yield cursor.fetch_record_batch()
 
 
-def row_groups(reader: pa.RecordBatchReader, size: int = ROW_GROUP) -> Iterator[pa.Table]:
-    """The reader's rows in tables of exactly `size` rows (the last one shorter)."""
-    pending: list[pa.RecordBatch] = []
-    held = 0
-    for batch in reader:
-        pending.append(batch)
-        held += batch.num_rows
-        while held >= size:
-            table = pa.Table.from_batches(pending, reader.schema)
-            yield table.slice(0, size)
-            pending = table.slice(size).to_batches()
-            held -= size
-    if held:
-        yield pa.Table.from_batches(pending, reader.schema)
-
-
 class _Writer:
     """Frames appended as row groups, with the first frame's schema (pandas metadata too)."""
 
@@ -258,7 +236,7 @@ def _write_groups(batches: AbstractContextManager[pa.RecordBatchReader], tmp: Pa
     writer = _Writer(tmp)
     try:
         with batches as reader:
-            for group in row_groups(reader, ROW_GROUP):
+            for group in row_groups(reader, ROW_GROUP, reader.schema):
                 df = normalise(group)
                 tally.add(df)
                 writer.append(df)
@@ -269,18 +247,8 @@ def _write_groups(batches: AbstractContextManager[pa.RecordBatchReader], tmp: Pa
 
 def _from_database(source: Source, config: CohortConfig, tmp: Path) -> Tally:
     """The query on the source's own database (DuckDB over the Parquet files, PostgreSQL)."""
-    secret = None if source.url is None else sa.make_url(source.url).password
-    engine = make_engine(source)
-    try:
-        with engine.connect() as conn:
-            _check_tables(conn, source)
-            lookups = EVERY_LOOKUP if source.is_embedded else indexed_keys(conn)
-            params = cohort_bind_params(config)
-            return _write_groups(cohort_batches(conn, source, params, lookups), tmp)
-    except (sa_exc.DBAPIError, duckdb.Error, adbc_driver_manager.Error) as exc:
-        raise SourceError(f"source {source.label}: {driver_reason(exc, secret)}") from exc
-    finally:
-        engine.dispose()
+    with cohort_query(source, config) as (conn, params, lookups):
+        return _write_groups(cohort_batches(conn, source, params, lookups), tmp)
 
 
 @contextmanager

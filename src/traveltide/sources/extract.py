@@ -345,20 +345,31 @@ def driver_reason(exc: Exception, secret: str | None) -> str:
     return first_line(exc, secret)
 
 
-def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
-    """Run the cohort query on `source`; errors name the database (never its password)."""
+@contextmanager
+def cohort_query(
+    source: Source, config: CohortConfig
+) -> Iterator[tuple[sa.Connection, dict[str, object], Collection[str]]]:
+    """A connection to `source` with its tables checked, the cohort query's bind params and
+    the lookups it may use, open while the block runs; a driver error inside the block is a
+    SourceError naming the database (never its password)."""
     secret = None if source.url is None else sa.make_url(source.url).password
     engine = make_engine(source)
     try:
         with engine.connect() as conn:
             _check_tables(conn, source)
             lookups = EVERY_LOOKUP if source.is_embedded else indexed_keys(conn)
-            rows = read_cohort(conn, source, cohort_bind_params(config), lookups)
+            yield conn, cohort_bind_params(config), lookups
     except (sa_exc.DBAPIError, duckdb.Error, adbc_driver_manager.Error) as exc:
         # Driver errors (the server gone mid-query, say) run to many lines: report the first.
         raise SourceError(f"source {source.label}: {driver_reason(exc, secret)}") from exc
     finally:
         engine.dispose()
+
+
+def extract_cohort(source: Source, config: CohortConfig) -> pd.DataFrame:
+    """Run the cohort query on `source`; errors name the database (never its password)."""
+    with cohort_query(source, config) as (conn, params, lookups):
+        rows = read_cohort(conn, source, params, lookups)
     if rows.num_rows == 0:
         raise DataError(
             f"cohort is empty: no user has more than {config.min_sessions} sessions after "

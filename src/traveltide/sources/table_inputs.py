@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from traveltide.errors import DataError
+from traveltide.io import row_groups
 from traveltide.schema import TABLES, LogicalType
 
 ARROW_TYPES: dict[LogicalType, pa.DataType] = {
@@ -55,22 +56,6 @@ def cast_chunk(chunk: pa.Table, table: str) -> pa.Table:
                 f"{table}.{col}: cannot store {chunk.column(col).type} as {logical}"
             ) from exc
     return pa.table(arrays, names=list(TABLES[table]))
-
-
-def rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Regroup record batches of any size into tables of `rows` rows (the last may be short)."""
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        pending.append(batch)
-        count += batch.num_rows
-        while count >= rows:
-            joined = pa.Table.from_batches(pending)
-            yield joined.slice(0, rows)
-            rest = joined.slice(rows)
-            pending, count = rest.to_batches(), rest.num_rows
-    if count:
-        yield pa.Table.from_batches(pending)
 
 
 def _require_columns(present: Iterable[str], table: str, origin: str) -> None:
@@ -199,6 +184,6 @@ def _csv_chunks(path: Path, table: str, header: list[str]) -> Chunks:
                 null_values=[""],
             ),
         )
-        yield from rebatch(reader, rows)
+        yield from row_groups(reader, rows, reader.schema)
 
     return chunks

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from traveltide.errors import DataError
-from traveltide.io import atomic_path, read_parquet, write_parquet
-from traveltide.sources.cohort_file import ROW_GROUP, _Writer, row_groups
+from traveltide.io import atomic_path, read_parquet, row_groups, write_parquet
+from traveltide.sources.cohort_file import ROW_GROUP, _Writer
 from traveltide.sources.truth import ID, cohort_truth
 
 BATCH = 262_144  # rows of the personas file read at a time
@@ -88,7 +88,7 @@ def truth_file(personas: Path, users: pd.Series, target: Path, *, known: bool) -
             stream = pa.RecordBatchReader.from_batches(
                 file.schema_arrow, _matching(file, ids, found)
             )
-            for group in row_groups(stream, ROW_GROUP):
+            for group in row_groups(stream, ROW_GROUP, stream.schema):
                 writer.append(group.to_pandas())
         finally:
             writer.close()

@@ -6,8 +6,9 @@ import pytest
 
 from support import write_csvs
 from traveltide.errors import DataError
+from traveltide.io import row_groups
 from traveltide.schema import TABLES
-from traveltide.sources.table_inputs import cast_chunk, check_csv_header, csv_input, rebatch
+from traveltide.sources.table_inputs import cast_chunk, check_csv_header, csv_input
 
 
 def frames_of(db) -> dict[str, pd.DataFrame]:
@@ -15,9 +16,9 @@ def frames_of(db) -> dict[str, pd.DataFrame]:
     return {t: getattr(db, t).head(5) for t in TABLES}
 
 
-def test_rebatch_regroups_rows_in_order():
+def test_row_groups_regroups_rows_in_order():
     batches = [pa.record_batch({"x": list(range(a, b))}) for a, b in [(0, 3), (3, 4), (4, 11)]]
-    out = list(rebatch(batches, 4))
+    out = list(row_groups(batches, 4))
     assert [t.num_rows for t in out] == [4, 4, 3]
     assert sum((t.column("x").to_pylist() for t in out), []) == list(range(11))
 
