@@ -253,6 +253,7 @@ def engine_labeller(config: EngineConfig, features: Path, scratch: Path) -> Iter
         yield lambda segmenter: None
         return
     with ExitStack() as stack:
+        engines: list[Engine] = []  # the session, once a segmenter needs it
 
         def label(segmenter: Any) -> np.ndarray | None:
             why = scorable(segmenter)
@@ -264,5 +265,4 @@ def engine_labeller(config: EngineConfig, features: Path, scratch: Path) -> Iter
             folder = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch))
             return engine_labels(engines[0], segmenter, features, Path(folder))
 
-        engines: list[Engine] = []
         yield label

@@ -15,13 +15,13 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from traveltide.config import Algorithm, BenchmarkConfig, ClusterConfig, Scaler, Transform
-from traveltide.segment.clustering import Prepared, ceiling_of, prepare
+from traveltide.segment.clustering import Prepared, ceiling_of, only_params, prepare
 from traveltide.segment.evaluation import choose_k, k_selection, stability
 from traveltide.segment.models import Fit, fit_model, single_threaded
 from traveltide.segment.table import UserTable, as_table
@@ -100,12 +100,7 @@ def grid(bench: BenchmarkConfig) -> list[Setting]:
 def for_benchmark(config: ClusterConfig) -> ClusterConfig:
     """`config` with every field outside CLUSTER_PARAMS at its default: what the benchmark
     sees, so its table depends on the params its DVC stage tracks and on no other."""
-    default = ClusterConfig()
-    kept = set(CLUSTER_PARAMS)
-    return replace(
-        config,
-        **{f.name: getattr(default, f.name) for f in fields(config) if f.name not in kept},
-    )
+    return only_params(config, CLUSTER_PARAMS)
 
 
 def rules_for(algorithm: str) -> tuple[str, ...]:

@@ -75,15 +75,19 @@ K_SELECTION_PARAMS = (
 )
 
 
-def for_k_selection(config: ClusterConfig) -> ClusterConfig:
-    """`config` with every field outside K_SELECTION_PARAMS at its default: what select_k
-    sees, so its table provably depends on the params its DVC stage tracks and on no other."""
+def only_params(config: ClusterConfig, kept: tuple[str, ...]) -> ClusterConfig:
+    """`config` with every field outside `kept` at its default: what a stage that tracks only
+    those params sees, so its output provably depends on them and on no other."""
     default = ClusterConfig()
-    kept = set(K_SELECTION_PARAMS)
     return replace(
         config,
         **{f.name: getattr(default, f.name) for f in fields(config) if f.name not in kept},
     )
+
+
+def for_k_selection(config: ClusterConfig) -> ClusterConfig:
+    """What select_k sees: `config` at its defaults outside K_SELECTION_PARAMS."""
+    return only_params(config, K_SELECTION_PARAMS)
 
 
 @dataclass(frozen=True)

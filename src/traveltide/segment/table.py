@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -106,11 +107,11 @@ class FileTable:
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{self.path}: not a readable Parquet file ({exc})") from exc
 
-    @property
+    @cached_property  # read once from the footer: the fit asks for them again and again
     def n_rows(self) -> int:
         return int(self._file().metadata.num_rows)
 
-    @property
+    @cached_property
     def columns(self) -> list[str]:
         return list(self._file().schema_arrow.names)
 
