@@ -8,6 +8,7 @@ import pytest
 
 from traveltide.config import CohortConfig, EngineConfig, SparkConfig
 from traveltide.engines.errors import EngineError
+from traveltide.engines.session import open_engine
 from traveltide.sources.cohort_file import cohort_file
 from traveltide.sources.db import Source
 from traveltide.sources.pgload import load_tables
@@ -38,6 +39,8 @@ def test_spark_over_jdbc_writes_duckdbs_cohort_file(
 ):
     load_tables(postgres, database_input(small_db), schema=pg_schema, progress=False)
     on_duckdb, summary = extracted(embedded_source, tmp_path)
+    with open_engine(SPARK):  # a session without the driver first: the JDBC one needs its own JVM
+        pass
     on_jdbc, jdbc_summary = extracted(Source(url=postgres, schema=pg_schema), tmp_path, SPARK)
     assert on_jdbc == on_duckdb
     assert jdbc_summary == summary

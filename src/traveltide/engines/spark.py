@@ -134,7 +134,12 @@ class SparkEngine:
         self._keep_log = False  # a failure keeps Spark's log for the user to read
         self._inputs: dict[str, str] = {}  # view -> the file it reads, for error messages
         self.log = Path(self._folder, "spark.log")
-        self.session = self._call(lambda: self._start(config), f"starting {config.master}")
+        try:
+            self.session = self._call(lambda: self._start(config), f"starting {config.master}")
+        except EngineError:
+            if not self.remote:
+                _stop_jvm()
+            raise
 
     def _start(self, config: SparkConfig) -> Any:
         from pyspark.sql import SparkSession
@@ -267,8 +272,33 @@ class SparkEngine:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a broken session must not hide the error
             self.session.stop()
+        if not self.remote:
+            _stop_jvm()
         if not self._keep_log:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _stop_jvm() -> None:
+    """End the JVM pyspark keeps for the process. pyspark reuses one gateway for every later
+    SparkContext, and a reused JVM never puts a new session's `spark.jars` (the JDBC driver)
+    on its class path, so each engine starts and stops its own."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if gateway is None:
+        return
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:  # the gateway server exits when its stdin closes
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _spark_message(exc: BaseException) -> str:
