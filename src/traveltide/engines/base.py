@@ -106,8 +106,16 @@ class Engine(Protocol):
         """The rows of a query with a small answer."""
         ...
 
-    def write(self, sql: str, target: Path, *, serial: bool = False, check: Check | None = None):
-        """The query's rows as one Parquet file `target` (zstd), in the query's ORDER BY.
+    def write(
+        self,
+        sql: str | Sequence[str],
+        target: Path,
+        *,
+        serial: bool = False,
+        check: Check | None = None,
+    ) -> None:
+        """The query's rows as one Parquet file `target` (zstd), in the query's ORDER BY; for
+        several queries (of one schema), the rows of each in turn.
 
         The file appears whole or not at all: it is written beside `target`, `check` runs on a
         view of it, and only then does it replace `target`. `serial`: run on one thread, so that

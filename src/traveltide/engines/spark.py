@@ -12,6 +12,7 @@ starts a JVM here), and that the master's host and port answer. Spark's own log 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -243,16 +244,25 @@ class SparkEngine:
         text = to_spark(sql)
         return self._call(lambda: [tuple(r) for r in self.session.sql(text).collect()], "querying")
 
-    def write(self, sql: str, target: Path, *, serial: bool = False, check: Check | None = None):
-        """One part file (`coalesce(1)` keeps the ORDER BY's order), moved onto `target`."""
+    def write(
+        self,
+        sql: str | Sequence[str],
+        target: Path,
+        *,
+        serial: bool = False,
+        check: Check | None = None,
+    ) -> None:
+        """One part file (`coalesce(1)` keeps the ORDER BY's order, and a union its inputs'
+        order), moved onto `target`."""
         target = Path(target)
         for stale in target.parent.glob(f".{target.name}.spark-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a killed run
         folder = target.parent / f".{target.name}.spark-{uuid.uuid4().hex[:8]}"
-        text = to_spark(sql)
+        texts = [to_spark(q) for q in ([sql] if isinstance(sql, str) else sql)]
 
         def run() -> None:
-            frame = self.session.sql(text).coalesce(1)
+            frames = [self.session.sql(text) for text in texts]
+            frame = functools.reduce(lambda a, b: a.union(b), frames).coalesce(1)
             frame.write.mode("overwrite").option("compression", "zstd").parquet(str(folder))
 
         try:

@@ -4,7 +4,8 @@ computed in SQL on the configured engine.
 Session, trip and user modules define each feature once, as SQL over per-user sums of the
 session rows (`rows_sql`: one row per session with its derived values). This module sums them
 per user (`sums_sql`, `sets_sql`, `spread_sql`), adds the features that combine them (recency,
-RFM scores, rates; `table_sql`), checks the written table and summarises it. A value that is
+rates; `table_sql`) and the RFM scores (`features.scores`: cut-offs read off every user, so the
+table is written range by range), checks the written table and summarises it. A value that is
 undefined for a user (an average over no trips, a share of no sessions) is 0, never NULL: the
 count features say how many trips there were. A NULL in a column a feature needs (e.g. seats
 of a booked flight) is not skipped: it reaches the table and `check_finite` stops the stage
@@ -17,6 +18,7 @@ they add in that order, so the table is byte-identical for the same sessions in 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ from traveltide.engines.base import Engine, user_ranges
 from traveltide.errors import DataError
 from traveltide.features import sessions, trips, users
 from traveltide.features.catalog import CATALOG, FEATURE_NAMES, GROUPS
+from traveltide.features.scores import SCORES, cutoffs_sql, rank_limits, score_sql
 from traveltide.features.sql import double, ratio, strict
 from traveltide.geo import AIRPORTS, haversine_km
 
@@ -34,12 +37,6 @@ if TYPE_CHECKING:  # pandas only for the frame API below: the stage never import
 ORDER = "user_id, session_start, session_id"
 USERS_PER_PART = 1_100_000  # DuckDB computes the per-user tables per range of user ids
 _MAX = "1.7976931348623157e308"  # the largest double: NaN and infinities compare above it
-# Rank scores: 1..5 by rank quintile, ties at their lowest rank (deterministic).
-SCORES: dict[str, tuple[str, str]] = {
-    "recency_score": ("recency_days", "DESC"),
-    "frequency_score": ("n_trips", "ASC"),
-    "monetary_score": ("total_spend_usd", "ASC"),
-}
 
 
 def combined_features(reference: dt.date) -> dict[str, str]:
@@ -54,14 +51,6 @@ def combined_features(reference: dt.date) -> dict[str, str]:
             f"({per_km}) * ({ratio('offers_f', 'not_cancel')}) * ({ratio('amount_f', 'amounts_f')})"
         ),
     }
-
-
-def _score(name: str) -> str:
-    column, direction = SCORES[name]
-    rank = f"rank() OVER (ORDER BY {column} {direction}) / count(*) OVER ()"
-    return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE least(greatest(ceil(({rank}) * 5), 1), 5) END"
-    )
 
 
 def definitions(reference: dt.date) -> dict[str, str]:
@@ -138,33 +127,51 @@ GROUP BY user_id
 """
 
 
-def table_sql(reference: dt.date) -> str:
-    """The feature table: `user_id`, then CATALOG's features, sorted by user_id."""
+def joined_sql(part: int) -> str:
+    """Range `part`'s per-user sums, sets and spread, one row per user."""
+    return f"""
+  SELECT s.*, t.*, CASE WHEN sp.spread_user IS NULL THEN 0.0 ELSE sp.lead_ss END AS lead_ss
+  FROM user_sums_{part} s
+  JOIN user_sets_{part} t ON t.set_user = s.user_id
+  LEFT JOIN user_spread_{part} sp ON sp.spread_user = s.user_id"""
+
+
+def ranked_sql(reference: dt.date, parts: Sequence[int]) -> str:
+    """The columns the RFM scores rank, for the users of every range."""
+    found = definitions(reference)
+    ranked = ", ".join(f"CAST({found[c]} AS DOUBLE) AS {c}" for c, _ in SCORES.values())
+    return " UNION ALL ".join(f"SELECT {ranked} FROM ({joined_sql(i)}) joined" for i in parts)
+
+
+def rfm_scores(engine: Engine, reference: dt.date, parts: Sequence[int]) -> dict[str, str]:
+    """Each RFM score as SQL over the feature columns, its cut-offs read off every user."""
+    engine.table("ranked", ranked_sql(reference, parts))
+    limits = rank_limits(int(engine.rows("SELECT count(*) FROM ranked")[0][0]))
+    found = {}
+    for name, (column, direction) in SCORES.items():
+        at = dict(engine.rows(cutoffs_sql(column, direction, limits, "ranked")))
+        found[name] = score_sql(column, direction, limits, at)
+    return found
+
+
+def table_sql(reference: dt.date, scores: dict[str, str], part: int) -> str:
+    """Range `part` of the feature table: `user_id`, then CATALOG's features, by user_id."""
     features = ",\n    ".join(
         f"CAST({e} AS DOUBLE) AS {n}" for n, e in definitions(reference).items()
     )
-    scores = ", ".join(f"CAST({_score(n)} AS DOUBLE) AS {n}" for n in SCORES)
-    score_names = ", ".join(SCORES)
+    scored = ", ".join(f"CAST({scores[n]} AS DOUBLE) AS {n}" for n in SCORES)
     final = ",\n  ".join(f"CASE WHEN {n} = 0 THEN 0.0 ELSE {n} END AS {n}" for n in FEATURE_NAMES)
     return f"""
-WITH joined AS (
-  SELECT s.*, t.*, CASE WHEN sp.spread_user IS NULL THEN 0.0 ELSE sp.lead_ss END AS lead_ss
-  FROM user_sums s
-  JOIN user_sets t ON t.set_user = s.user_id
-  LEFT JOIN user_spread sp ON sp.spread_user = s.user_id
+WITH joined AS ({joined_sql(part)}
 ),
 feat AS (
   SELECT CAST(user_id AS BIGINT) AS user_id,
     {features}
   FROM joined
 ),
-scores AS (  -- ranked apart: each window then sorts four columns, not the whole table
-  SELECT user_id AS score_user, {scores} FROM feat
-),
+scored AS (SELECT *, {scored} FROM feat),
 table_ AS (
-  SELECT feat.*, {score_names},
-    recency_score + frequency_score + monetary_score AS rfm_score
-  FROM feat JOIN scores ON scores.score_user = feat.user_id
+  SELECT *, recency_score + frequency_score + monetary_score AS rfm_score FROM scored
 )
 SELECT user_id,
   {final}
@@ -223,16 +230,16 @@ def check_input(engine: Engine, path: Path, config: FeaturesConfig) -> tuple[int
     return int(lo), int(hi)
 
 
-def per_user_tables(engine: Engine, first: int, last: int) -> None:
-    """`user_sums`, `user_sets` and `user_spread` of the sessions of users `first`..`last`.
+def per_user_tables(engine: Engine, first: int, last: int) -> list[int]:
+    """`user_sums_i`, `user_sets_i` and `user_spread_i` of the sessions of users
+    `first`..`last`, per range i (the list returned).
 
-    On DuckDB they are computed per range of USERS_PER_PART user ids and joined by UNION ALL:
-    each range's rows are sorted apart (30M rows sorted at once spilled several GB at scale 10),
-    and since a trip belongs to one user (its id starts with the user's) and the sums run per
-    user in the same order, the tables equal those of one pass. Spark distributes one pass.
+    On DuckDB the ranges hold USERS_PER_PART user ids each: each range's rows are sorted apart
+    (30M rows sorted at once spilled several GB at scale 10), and since a trip belongs to one
+    user (its id starts with the user's) and the sums run per user in the same order, the
+    tables equal those of one pass. Spark distributes one pass (one range).
     """
     parts = user_ranges(first, last, USERS_PER_PART) if engine.name == "duckdb" else [None]
-    names: dict[str, list[str]] = {"user_sums": [], "user_sets": [], "user_spread": []}
     for i, part in enumerate(parts):
         source = "sessions" if part is None else f"sessions_{i}"
         if part is not None:
@@ -244,10 +251,7 @@ def per_user_tables(engine: Engine, first: int, last: int) -> None:
         engine.table(f"user_sets_{i}", sets_sql(f"feature_rows_{i}"))
         spread = spread_sql(f"feature_rows_{i}", f"user_sums_{i}")
         engine.table(f"user_spread_{i}", spread, serial=True)
-        for name in names:
-            names[name].append(f"{name}_{i}")
-    for name, tables in names.items():
-        engine.view(name, " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables))
+    return list(range(len(parts)))
 
 
 def check_finite(engine: Engine, view: str) -> None:
@@ -297,14 +301,16 @@ def features_file(
     """Clean's sessions (Parquet) -> the feature table `target` (Parquet); its metrics."""
     first, last = check_input(engine, sessions_path, config)
     load_lookups(engine)
-    per_user_tables(engine, first, last)
+    parts = per_user_tables(engine, first, last)
+    scores = rfm_scores(engine, config.reference_date, parts)
     metrics: dict[str, Any] = {}
 
     def check(view: str) -> None:
         check_finite(engine, view)
         metrics.update(feature_metrics(engine, view))
 
-    engine.write(table_sql(config.reference_date), target, check=check)
+    queries = [table_sql(config.reference_date, scores, i) for i in parts]
+    engine.write(queries, target, check=check)
     return metrics
 
 

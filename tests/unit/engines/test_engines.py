@@ -200,3 +200,18 @@ def test_the_duckdb_path_imports_neither_spark_nor_pandas(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert (tmp_path / "f.parquet").exists()
+
+
+def test_duckdb_writes_several_queries_as_one_file_of_their_rows_in_turn(tmp_path):
+    """The feature table is written range by range: the bytes of the one query it replaces."""
+    engine = DuckDBEngine()
+    engine.view("t", "SELECT i AS user_id, i * 0.5 AS x FROM range(250000) r(i)")
+    whole, parts = tmp_path / "whole.parquet", tmp_path / "parts.parquet"
+    engine.write("SELECT * FROM t ORDER BY user_id", whole)
+    ranges = [(0, 99_999), (100_000, 100_000), (100_001, 249_999)]
+    engine.write(
+        [f"SELECT * FROM t WHERE user_id BETWEEN {a} AND {b} ORDER BY user_id" for a, b in ranges],
+        parts,
+    )
+    engine.close()
+    assert parts.read_bytes() == whole.read_bytes()
