@@ -336,7 +336,13 @@ def catalog_markdown() -> str:
         "user_id.",
         "",
         "Each definition is computed once, as SQL (`src/traveltide/features/`: sessions.py, "
-        "trips.py, users.py, build.py), on DuckDB or on Spark ([Spark](spark.md)).",
+        "trips.py, users.py, build.py, scores.py), on DuckDB or on Spark ([Spark](spark.md)).",
+        "",
+        "The RFM scores are computed without ranking every user in the feature query: a score "
+        "depends on a value only through its rank, so it is 1 + the number of cut-offs it "
+        "passes, cut-off k being the value at the last rank whose score is k. One narrow query "
+        "per ranked column finds the four cut-offs; the feature table is then written per "
+        "range of user ids, with the same bytes as one query with the rank window.",
         "",
         "| name | group | definition | unit |",
         "|---|---|---|---|",
