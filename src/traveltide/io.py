@@ -172,8 +172,8 @@ def row_groups(
         held += batch.num_rows
         while held >= size:
             table = pa.Table.from_batches(pending, schema)
-            yield table.slice(0, size).combine_chunks()  # Parquet pages follow the chunks
+            yield table.slice(0, size)
             pending = table.slice(size).to_batches()
             held -= size
     if held:
-        yield pa.Table.from_batches(pending, schema).combine_chunks()
+        yield pa.Table.from_batches(pending, schema)

@@ -137,7 +137,9 @@ class DuckDBEngine:
                     )
                     batches = (b for r in readers for b in self._batches(r, doing))
                     for table in row_groups(batches, ROW_GROUP, first.schema):
-                        writer.write_table(table, row_group_size=ROW_GROUP)
+                        # one chunk per column: Parquet's pages follow the chunks, so a group
+                        # cut from two queries' batches would otherwise change the bytes
+                        writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP)
                 finally:
                     writer.close()
             if check is not None:

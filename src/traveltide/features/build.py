@@ -277,7 +277,8 @@ def feature_metrics(engine: Engine, view: str) -> dict[str, Any]:
     `constant_features` lists features with one value for every user: they carry no
     information for clustering in this cohort.
     """
-    parts = ", ".join(f"count_if({n} = 0), count(DISTINCT {n})" for n in FEATURE_NAMES)
+    # min = max, not count(DISTINCT): Spark expands the rows once per distinct aggregate
+    parts = ", ".join(f"count_if({n} = 0), min({n}) = max({n})" for n in FEATURE_NAMES)
     n_users, no_trips, *row = engine.rows(
         f"SELECT count(*), count_if(n_trips = 0), {parts} FROM {view}"
     )[0]
@@ -291,7 +292,7 @@ def feature_metrics(engine: Engine, view: str) -> dict[str, Any]:
         "n_features": len(FEATURE_NAMES),
         "n_users_without_trips": int(no_trips),
         "zero_share": by_group,
-        "constant_features": [n for i, n in enumerate(FEATURE_NAMES) if row[2 * i + 1] <= 1],
+        "constant_features": [n for i, n in enumerate(FEATURE_NAMES) if row[2 * i + 1]],
     }
 
 
