@@ -50,6 +50,7 @@ _INTEGERS = frozenset(
 
 # Called with the name of a view over a written file before it replaces its target.
 Check = Callable[[str], None]
+Queries = str | Sequence[str]  # one query, or several whose rows follow one another
 
 
 def column_kind(type_name: str) -> ColumnKind:
@@ -107,13 +108,8 @@ class Engine(Protocol):
         ...
 
     def write(
-        self,
-        sql: str | Sequence[str],
-        target: Path,
-        *,
-        serial: bool = False,
-        check: Check | None = None,
-    ) -> None:
+        self, sql: Queries, target: Path, *, serial: bool = False, check: Check | None = None
+    ):
         """The query's rows as one Parquet file `target` (zstd), in the query's ORDER BY; for
         several queries (of one schema), the rows of each in turn.
 

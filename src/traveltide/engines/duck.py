@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from traveltide.engines.base import Check, ColumnKind, column_kind, sql_string
+from traveltide.engines.base import Check, ColumnKind, Queries, column_kind, sql_string
 from traveltide.engines.errors import engine_error
 from traveltide.errors import DataError
 from traveltide.io import atomic_path, row_groups
@@ -112,13 +112,8 @@ class DuckDBEngine:
             self._run(f"SET threads = {int(threads)}", "setting threads")
 
     def write(
-        self,
-        sql: str | Sequence[str],
-        target: Path,
-        *,
-        serial: bool = False,
-        check: Check | None = None,
-    ) -> None:
+        self, sql: Queries, target: Path, *, serial: bool = False, check: Check | None = None
+    ):
         """Streamed through Arrow into pyarrow's Parquet writer (about twice as fast as DuckDB's
         COPY), in row groups of ROW_GROUP rows: the file's bytes do not depend on threads, nor
         on how the rows are split into queries."""

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from traveltide.config import SparkConfig
-from traveltide.engines.base import Check, ColumnKind, column_kind
+from traveltide.engines.base import Check, ColumnKind, Queries, column_kind
 from traveltide.engines.dialect import to_spark
 from traveltide.engines.errors import EngineError, engine_error
 from traveltide.errors import DataError
@@ -245,13 +245,8 @@ class SparkEngine:
         return self._call(lambda: [tuple(r) for r in self.session.sql(text).collect()], "querying")
 
     def write(
-        self,
-        sql: str | Sequence[str],
-        target: Path,
-        *,
-        serial: bool = False,
-        check: Check | None = None,
-    ) -> None:
+        self, sql: Queries, target: Path, *, serial: bool = False, check: Check | None = None
+    ):
         """One part file (`coalesce(1)` keeps the ORDER BY's order, and a union its inputs'
         order), moved onto `target`."""
         target = Path(target)
