@@ -100,3 +100,23 @@ def test_pipeline_outputs_come_from_stage_options_and_list_the_artifacts(tmp_pat
         ("exports", outputs.exports / "segments.csv"),
         ("summary", outputs.summary_dir / "generator_fidelity.json"),
     }
+
+
+def test_the_committed_lock_holds_the_run_file_a_fresh_run_writes(tmp_path):
+    """A fresh clone's `dvc repro` leaves git clean only if dvc.lock's entry for track's run
+    file is the md5 of the file track writes for that very lock (re-run track after a change
+    that re-ran nothing downstream: `dvc repro -f -s track`)."""
+    import hashlib
+
+    import yaml
+
+    from traveltide.io import write_json
+    from traveltide.mlops.state import RunFile, pipeline_digest
+
+    root = Path(__file__).resolve().parents[3]
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    (entry,) = lock["stages"]["track"]["outs"]
+    experiment = yaml.safe_load((root / "params.yaml").read_text())["track"]["experiment"]
+    written = tmp_path / "run.json"
+    write_json(RunFile(experiment, pipeline_digest(root / "dvc.lock")).__dict__, written)
+    assert entry["md5"] == hashlib.md5(written.read_bytes()).hexdigest()
