@@ -147,11 +147,10 @@ def rfm_scores(engine: Engine, reference: dt.date, parts: Sequence[int]) -> dict
     """Each RFM score as SQL over the feature columns, its cut-offs read off every user."""
     engine.table("ranked", ranked_sql(reference, parts))
     limits = rank_limits(int(engine.rows("SELECT count(*) FROM ranked")[0][0]))
-    found = {}
-    for name, (column, direction) in SCORES.items():
-        at = dict(engine.rows(cutoffs_sql(column, direction, limits, "ranked")))
-        found[name] = score_sql(column, direction, limits, at)
-    return found
+    at: dict[str, dict[int, float]] = {name: {} for name in SCORES}
+    for name, position, value in engine.rows(cutoffs_sql(SCORES, limits, "ranked")):
+        at[name][int(position)] = value
+    return {name: score_sql(*SCORES[name], limits, at[name]) for name in SCORES}
 
 
 def table_sql(reference: dt.date, scores: dict[str, str], part: int) -> str:

@@ -42,13 +42,15 @@ def rank_limits(n: int) -> list[int]:
     return limits
 
 
-def cutoffs_sql(column: str, direction: str, limits: Sequence[int], source: str) -> str:
-    """(position, value) at each limit of `column`'s non-NULL values in `direction`'s order."""
+def cutoffs_sql(columns: Mapping[str, tuple[str, str]], limits: Sequence[int], source: str) -> str:
+    """(name, position, value) at each limit of each named (column, direction)'s non-NULL
+    values in that order: one query, so Spark runs one job for every score."""
     wanted = ", ".join(str(r) for r in sorted({r for r in limits if r > 0})) or "0"
-    return (
-        f"SELECT position, v FROM (SELECT {column} AS v, row_number() OVER "
+    return "\nUNION ALL\n".join(
+        f"SELECT '{name}' AS score, position, v FROM (SELECT {column} AS v, row_number() OVER "
         f"(ORDER BY {column} {direction}) AS position FROM {source} "
-        f"WHERE {column} IS NOT NULL) ranked WHERE position IN ({wanted})"
+        f"WHERE {column} IS NOT NULL) ranked_{name} WHERE position IN ({wanted})"
+        for name, (column, direction) in columns.items()
     )
 
 

@@ -45,7 +45,8 @@ def test_cutoff_scores_equal_the_rank_window_and_scipy(seed, direction):
     rows = [(i, None if math.isnan(v) else float(v)) for i, v in enumerate(values)]
     engine.lookup("t", {"id": "BIGINT", "v": "DOUBLE"}, rows)
     limits = rank_limits(n)
-    at = dict(engine.rows(cutoffs_sql("v", direction, limits, "t")))
+    found = engine.rows(cutoffs_sql({"s": ("v", direction), "other": ("id", "ASC")}, limits, "t"))
+    at = {position: value for name, position, value in found if name == "s"}
     ours = engine.rows(
         f"SELECT CAST({score_sql('v', direction, limits, at)} AS DOUBLE) FROM t ORDER BY id"
     )
